@@ -1,0 +1,60 @@
+"""bayesreg: L2 regularisation is a Gaussian prior.
+
+Bayesian linear and logistic regression in PyMC, with their MAP and posterior set beside the ridge
+solutions of scikit-learn. Importing the package is cheap: PyMC, ArviZ and scikit-learn load only
+when an estimator or comparison is first used.
+
+Examples
+--------
+>>> from bayesreg import BayesianLinearRegression, compare_with_ridge, priors
+>>> priors.ridge_alpha_from_sigma(prior_sigma=2.0, noise_sigma=1.0)
+0.25
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from bayesreg import priors
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BayesianLinearRegression",
+    "BayesianLogisticRegression",
+    "ConvergenceWarning",
+    "OptimizerWarning",
+    "RidgeComparison",
+    "__version__",
+    "compare_with_ridge",
+    "priors",
+]
+
+# Public name -> module that defines it; loaded on first attribute access (PEP 562).
+_LAZY = {
+    "BayesianLinearRegression": "bayesreg.linear",
+    "BayesianLogisticRegression": "bayesreg.logistic",
+    "compare_with_ridge": "bayesreg.compare",
+    "RidgeComparison": "bayesreg.compare",
+    "ConvergenceWarning": "bayesreg.exceptions",
+    "OptimizerWarning": "bayesreg.exceptions",
+}
+
+if TYPE_CHECKING:
+    from bayesreg.compare import RidgeComparison, compare_with_ridge
+    from bayesreg.exceptions import ConvergenceWarning, OptimizerWarning
+    from bayesreg.linear import BayesianLinearRegression
+    from bayesreg.logistic import BayesianLogisticRegression
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'bayesreg' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,173 @@
+"""What the two estimators share: parameter checks, input checks, MAP and NUTS orchestration.
+
+The subclasses supply the model (``_build_model``), the pointwise log likelihood of draws
+(``_pointwise_log_likelihood``) and their own ``predict``. PyMC is imported only inside ``fit``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from bayesreg._dims import FEATURE_DIM, OBS_DIM
+from bayesreg._validation import (
+    BOOLEAN,
+    NON_NEGATIVE_INT,
+    OPTIONAL_DICT,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    RANDOM_STATE,
+    check_feature_frame,
+    validate_params,
+)
+
+COMMON_CONSTRAINTS = {
+    "prior_sigma": POSITIVE_FLOAT,
+    "fit_intercept": BOOLEAN,
+    "draws": POSITIVE_INT,
+    "tune": NON_NEGATIVE_INT,
+    "chains": POSITIVE_INT,
+    "random_state": RANDOM_STATE,
+    "progressbar": BOOLEAN,
+    "sample_kwargs": OPTIONAL_DICT,
+}
+
+
+class BayesianRegressionBase(BaseEstimator):
+    """Shared machinery; not part of the public API."""
+
+    _constraints: dict = COMMON_CONSTRAINTS
+    # Internal sampler coordinates, dropped from the posterior users see.
+    _internal_vars = ("z", "intercept_centered")
+
+    # --- validation --------------------------------------------------------------------------
+
+    def _validate_params(self) -> None:
+        validate_params(type(self).__name__, self.get_params(deep=False), self._constraints)
+
+    def _validate_training_data(self, X: Any, y: Any, *, y_numeric: bool):
+        check_feature_frame(X)
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=y_numeric)
+        return X, y
+
+    def _validate_test_data(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        check_feature_frame(X)
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def _feature_names(self) -> list[str]:
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            return [str(n) for n in names]
+        return [f"x{i}" for i in range(self.n_features_in_)]
+
+    @property
+    def _output_vars(self) -> list[str]:
+        return ["coef", "intercept"] if self.fit_intercept else ["coef"]
+
+    @property
+    def _location_vars(self) -> list[str]:
+        return ["coef", "intercept_centered"] if self.fit_intercept else ["coef"]
+
+    # --- MAP and NUTS --------------------------------------------------------------------------
+
+    def _fit_map(self, model, *, initvals=None, extra_outputs=()):
+        """Find the MAP, set ``map_*_`` attributes and return the result."""
+        from bayesreg.inference import find_map
+
+        result = find_map(
+            model,
+            location_vars=self._location_vars,
+            output_vars=[*self._output_vars, *extra_outputs],
+            initvals=initvals,
+        )
+        self.map_coef_ = result.values["coef"].copy()
+        self.map_intercept_ = float(result.values["intercept"]) if self.fit_intercept else 0.0
+        self.map_converged_ = result.converged
+        self._map_result = result
+        return result
+
+    def _fit_mcmc(self, build_model, map_result, y_observed: np.ndarray, X: np.ndarray):
+        """Sample the whitened model, keep the user-facing posterior, check convergence."""
+        from scipy import linalg
+
+        from bayesreg._pymc import Whitening
+        from bayesreg.diagnostics import check_convergence, warn_if_not_converged
+        from bayesreg.inference import sample_posterior
+
+        scale_tril = linalg.cholesky(map_result.location_cov, lower=True)
+        model = build_model(Whitening(loc=map_result.location, scale_tril=scale_tril))
+        idata = sample_posterior(
+            model,
+            draws=self.draws,
+            tune=self.tune,
+            chains=self.chains,
+            random_seed=self.random_state,
+            progressbar=self.progressbar,
+            sample_kwargs=self.sample_kwargs,
+        )
+        posterior = idata["posterior"].to_dataset()
+        internal = [v for v in self._internal_vars if v in posterior]
+        idata["posterior"] = posterior.drop_vars(internal)
+        self._attach_data_groups(idata, X, y_observed)
+        report = check_convergence(idata)
+        self.convergence_ = report
+        self.idata_ = idata
+        warn_if_not_converged(report, stacklevel=3)
+        return idata
+
+    def _attach_data_groups(self, idata: xr.DataTree, X: np.ndarray, y: np.ndarray) -> None:
+        """Add observed_data and a pointwise log_likelihood group (needed by ``az.loo``)."""
+        coef, intercept, extra = self._draws_from(idata)
+        log_lik = self._pointwise_log_likelihood(X, y, coef, intercept, extra)
+        n_chains, n_draws = idata["posterior"].sizes["chain"], idata["posterior"].sizes["draw"]
+        obs = np.arange(y.shape[0])
+        idata["observed_data"] = xr.Dataset({"y": ((OBS_DIM,), y)}, coords={OBS_DIM: obs})
+        idata["log_likelihood"] = xr.Dataset(
+            {"y": (("chain", "draw", OBS_DIM), log_lik.reshape(n_chains, n_draws, -1))},
+            coords={
+                "chain": idata["posterior"]["chain"].values,
+                "draw": idata["posterior"]["draw"].values,
+                OBS_DIM: obs,
+            },
+        )
+
+    def _draws_from(self, idata: xr.DataTree):
+        """Posterior draws flattened over chains: coef (S, p), intercept (S,), extras."""
+        post = idata["posterior"]
+        coef = post["coef"].values.reshape(-1, post.sizes[FEATURE_DIM])
+        n = coef.shape[0]
+        intercept = post["intercept"].values.reshape(n) if "intercept" in post.data_vars else np.zeros(n)
+        extra = {
+            name: post[name].values.reshape(n) for name in post.data_vars if name not in ("coef", "intercept")
+        }
+        return coef, intercept, extra
+
+    def _set_point_summaries_from_draws(self) -> None:
+        coef, intercept, _ = self._draws_from(self.idata_)
+        self.coef_ = coef.mean(axis=0)
+        self.coef_sd_ = coef.std(axis=0, ddof=1)
+        self.intercept_ = float(intercept.mean()) if self.fit_intercept else 0.0
+
+    def _set_point_summaries_from_map(self) -> None:
+        p = self.n_features_in_
+        self.coef_ = self.map_coef_.copy()
+        self.intercept_ = self.map_intercept_
+        self.coef_sd_ = np.sqrt(np.diag(self._map_result.location_cov)[:p])
+
+    def _laplace_linear_predictor_var(self, X: np.ndarray) -> np.ndarray:
+        """Laplace variance of ``b + Xw`` at the MAP (method="map")."""
+        cov = self._map_result.location_cov
+        design = X - self._x_mean
+        if self.fit_intercept:
+            design = np.column_stack([design, np.ones(X.shape[0])])
+        return np.einsum("ij,jk,ik->i", design, cov, design)
+
+    def _linear_predictor_draws(self, X: np.ndarray) -> np.ndarray:
+        """``b + Xw`` for every posterior draw, shape (S, n)."""
+        coef, intercept, _ = self._draws_from(self.idata_)
+        return intercept[:, None] + coef @ X.T

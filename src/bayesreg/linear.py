@@ -1,0 +1,290 @@
+"""Bayesian linear regression with a Gaussian prior: ridge regression, seen as a posterior."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import RegressorMixin
+
+from bayesreg import priors
+from bayesreg._base import COMMON_CONSTRAINTS, BayesianRegressionBase
+from bayesreg._validation import OPTIONAL_POSITIVE_FLOAT, one_of
+from bayesreg.conjugate import posterior_from_stats, sufficient_stats
+
+__all__ = ["BayesianLinearRegression"]
+
+
+class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
+    """Linear regression with ``coef ~ N(0, prior_sigma²)``, fitted in PyMC.
+
+    The model is ``y ~ N(intercept + X coef, noise_sigma²)`` with a flat prior on the intercept (left
+    unpenalised, like scikit-learn's ``Ridge``). With a known ``noise_sigma`` its MAP and posterior
+    mean both equal ``Ridge(alpha=noise_sigma² / prior_sigma²)``; with unknown noise the MAP
+    coefficients equal ridge at the MAP noise sd.
+
+    Parameters
+    ----------
+    prior_sigma : float, default 1.0
+        Standard deviation of the ``N(0, prior_sigma²)`` prior on each coefficient, in the units of
+        X as given (standardise X first for one scale-free penalty).
+    noise_sigma : float or None, default None
+        Known noise sd (the exact ridge case), or None to learn it with a
+        ``HalfNormal(noise_prior_sigma)`` prior.
+    noise_prior_sigma : float or None, default None
+        Scale of the half-normal prior on an unknown noise sd; None uses the sd of y.
+    fit_intercept : bool, default True
+        Whether to fit an intercept (flat prior, unpenalised).
+    method : {"mcmc", "map", "exact"}, default "mcmc"
+        "mcmc" samples the posterior with NUTS; "map" only optimises; "exact" uses the closed-form
+        conjugate posterior (known noise only) and draws from it exactly, without PyMC.
+    draws, tune, chains : int, default 1000, 1000, 4
+        Posterior draws and tuning steps per chain, and the number of chains.
+    random_state : int, numpy.random.Generator or None, default None
+        Seed for the sampler; the same int gives the same draws.
+    progressbar : bool, default True
+        Show the sampler's progress bar.
+    sample_kwargs : dict or None, default None
+        Extra keyword arguments for :func:`pymc.sample` (e.g. ``{"nuts_sampler": "pymc"}``,
+        ``{"target_accept": 0.95}``).
+
+    Attributes
+    ----------
+    coef_, intercept_ : ndarray of shape (n_features,), float
+        Posterior means ("mcmc", "exact") or the MAP ("map").
+    coef_sd_ : ndarray of shape (n_features,)
+        Posterior sd of each coefficient (Laplace approximation for "map").
+    map_coef_, map_intercept_ : ndarray, float
+        The MAP, for every method.
+    map_converged_ : bool
+        Whether the MAP optimizer's convergence check passed.
+    noise_sigma_ : float
+        The known noise sd, or its posterior mean ("mcmc") or MAP ("map").
+    map_noise_sigma_ : float
+        The noise sd at the MAP (the known value when noise is known).
+    idata_ : xarray.DataTree or None
+        Posterior, sample_stats, observed_data and log_likelihood ("mcmc"; "exact" has exact draws
+        and no sample_stats); None for "map".
+    convergence_ : ConvergenceReport or None
+        Sampler diagnostics ("mcmc" only).
+    exact_posterior_ : GaussianPosterior or None
+        The closed-form posterior when the noise is known.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Present when X had string column names (they become the ``feature`` coordinate).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 3))
+    >>> y = X @ [1.0, -2.0, 0.5] + rng.normal(size=50)
+    >>> est = BayesianLinearRegression(prior_sigma=1.0, noise_sigma=1.0, method="exact").fit(X, y)
+    >>> bool(np.allclose(est.coef_, Ridge(alpha=1.0).fit(X, y).coef_, rtol=1e-10))
+    True
+    """
+
+    _constraints = COMMON_CONSTRAINTS | {
+        "noise_sigma": OPTIONAL_POSITIVE_FLOAT,
+        "noise_prior_sigma": OPTIONAL_POSITIVE_FLOAT,
+        "method": one_of("mcmc", "map", "exact"),
+    }
+
+    def __init__(
+        self,
+        prior_sigma: float = 1.0,
+        *,
+        noise_sigma: float | None = None,
+        noise_prior_sigma: float | None = None,
+        fit_intercept: bool = True,
+        method: str = "mcmc",
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        random_state: int | np.random.Generator | None = None,
+        progressbar: bool = True,
+        sample_kwargs: dict[str, Any] | None = None,
+    ):
+        self.prior_sigma = prior_sigma
+        self.noise_sigma = noise_sigma
+        self.noise_prior_sigma = noise_prior_sigma
+        self.fit_intercept = fit_intercept
+        self.method = method
+        self.draws = draws
+        self.tune = tune
+        self.chains = chains
+        self.random_state = random_state
+        self.progressbar = progressbar
+        self.sample_kwargs = sample_kwargs
+
+    def fit(self, X: Any, y: Any) -> BayesianLinearRegression:
+        """Fit the model to ``X`` (n_samples, n_features) and ``y`` (n_samples,).
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        if self.method == "exact" and self.noise_sigma is None:
+            raise ValueError(
+                "method='exact' needs a known noise sd: the posterior is only closed-form when "
+                "noise_sigma is a number. Set noise_sigma=<float>, or use method='mcmc'."
+            )
+        X, y = self._validate_training_data(X, y, y_numeric=True)
+        stats = sufficient_stats(X, y, fit_intercept=self.fit_intercept)
+        self._x_mean = stats.x_mean
+        self.idata_ = None
+        self.convergence_ = None
+        self.exact_posterior_ = None
+        if self.noise_sigma is not None:
+            self.exact_posterior_ = posterior_from_stats(
+                stats, prior_sigma=self.prior_sigma, noise_sigma=self.noise_sigma
+            )
+
+        if self.method == "exact":
+            self._fit_exact(X, y)
+            return self
+
+        noise_prior_sigma = self._noise_prior_sigma(y)
+
+        def build(whitening=None):
+            from bayesreg._pymc import build_linear_model
+
+            return build_linear_model(
+                stats,
+                feature_names=self._feature_names(),
+                prior_sigma=self.prior_sigma,
+                noise_sigma=self.noise_sigma,
+                noise_prior_sigma=noise_prior_sigma,
+                whitening=whitening,
+            )
+
+        unknown_noise = self.noise_sigma is None
+        initvals = {"noise_sigma": float(np.std(y)) or noise_prior_sigma} if unknown_noise else None
+        map_result = self._fit_map(
+            build(), initvals=initvals, extra_outputs=["noise_sigma"] if unknown_noise else ()
+        )
+        self.map_noise_sigma_ = (
+            float(map_result.values["noise_sigma"]) if unknown_noise else float(self.noise_sigma)
+        )
+        if self.method == "map":
+            self._set_point_summaries_from_map()
+            self.noise_sigma_ = self.map_noise_sigma_
+            return self
+
+        self._fit_mcmc(build, map_result, y, X)
+        self._set_point_summaries_from_draws()
+        self.noise_sigma_ = (
+            float(self.idata_["posterior"]["noise_sigma"].mean())
+            if unknown_noise
+            else float(self.noise_sigma)
+        )
+        return self
+
+    def _noise_prior_sigma(self, y: np.ndarray) -> float:
+        if self.noise_prior_sigma is not None:
+            return float(self.noise_prior_sigma)
+        sd = float(np.std(y))
+        if self.noise_sigma is None and not sd > 0:
+            raise ValueError(
+                "y is constant, so its sd cannot set the scale of the noise prior: pass "
+                "noise_prior_sigma=<float> (or a known noise_sigma)."
+            )
+        return sd
+
+    def _fit_exact(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Closed-form posterior, and exact iid draws in a DataTree like the sampler's."""
+        import arviz as az
+
+        post = self.exact_posterior_
+        self.map_coef_ = self.coef_ = post.coef_mean.copy()
+        self.map_intercept_ = self.intercept_ = post.intercept_mean
+        self.map_converged_ = True
+        self.coef_sd_ = post.coef_sd
+        self.noise_sigma_ = self.map_noise_sigma_ = float(self.noise_sigma)
+        coef, intercept = post.sample(self.chains * self.draws, rng=self.random_state)
+        groups = {"coef": coef.reshape(self.chains, self.draws, -1)}
+        if self.fit_intercept:
+            groups["intercept"] = intercept.reshape(self.chains, self.draws)
+        idata = az.from_dict(
+            {"posterior": groups},
+            dims={"coef": ["feature"]},
+            coords={"feature": self._feature_names()},
+        )
+        self._attach_data_groups(idata, X, y)
+        self.idata_ = idata
+
+    def _pointwise_log_likelihood(self, X, y, coef, intercept, extra) -> np.ndarray:
+        if "noise_sigma" in extra:
+            noise = extra["noise_sigma"]
+        else:
+            noise = np.full(coef.shape[0], float(self.noise_sigma))
+        mu = intercept[:, None] + coef @ X.T
+        z = (y[None, :] - mu) / noise[:, None]
+        return -0.5 * z**2 - np.log(noise)[:, None] - 0.5 * np.log(2 * np.pi)
+
+    def predict(self, X: Any, return_std: bool = False):
+        """Posterior predictive mean (and sd, noise included) at the rows of ``X``.
+
+        Computed from the stored draws in numpy ("mcmc"), the closed form ("exact"), or the
+        Laplace approximation at the MAP ("map"); the PyMC model is never rebuilt.
+
+        Returns
+        -------
+        mean : ndarray of shape (n_samples,)
+        std : ndarray of shape (n_samples,)
+            Only when ``return_std=True``.
+        """
+        X = self._validate_test_data(X)
+        if self.method == "exact":
+            return self.exact_posterior_.predict(X, return_std=return_std)
+        if self.method == "map":
+            mean = self.intercept_ + X @ self.coef_
+            if not return_std:
+                return mean
+            var = self._laplace_linear_predictor_var(X) + self.map_noise_sigma_**2
+            return mean, np.sqrt(var)
+        mu = self._linear_predictor_draws(X)
+        mean = mu.mean(axis=0)
+        if not return_std:
+            return mean
+        _, _, extra = self._draws_from(self.idata_)
+        noise_var = (
+            float(np.mean(extra["noise_sigma"] ** 2)) if "noise_sigma" in extra else self.noise_sigma**2
+        )
+        return mean, np.sqrt(mu.var(axis=0) + noise_var)
+
+    def ridge_equivalent(self):
+        """The unfitted ``sklearn.linear_model.Ridge`` whose solution is this model's MAP.
+
+        ``alpha = noise_sigma² / prior_sigma²``; with unknown noise, at the MAP noise sd (so the
+        estimator must be fitted first).
+
+        Examples
+        --------
+        >>> BayesianLinearRegression(prior_sigma=2.0, noise_sigma=1.0).ridge_equivalent()
+        Ridge(alpha=0.25, solver='cholesky')
+        """
+        from sklearn.linear_model import Ridge
+
+        self._validate_params()
+        if self.noise_sigma is not None:
+            noise = self.noise_sigma
+        elif hasattr(self, "map_noise_sigma_"):
+            noise = self.map_noise_sigma_
+        else:
+            raise ValueError(
+                "With unknown noise (noise_sigma=None) the equivalent ridge penalty depends on the "
+                "MAP noise sd: fit the estimator first, or give a known noise_sigma."
+            )
+        return Ridge(
+            alpha=priors.ridge_alpha_from_sigma(self.prior_sigma, noise),
+            fit_intercept=self.fit_intercept,
+            solver="cholesky",
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
