@@ -84,6 +84,7 @@ class BayesianRegressionBase(BaseEstimator):
             location_vars=self._location_vars,
             output_vars=[*self._output_vars, *extra_outputs],
             initvals=initvals,
+            structure_key=(type(self).__name__, self.fit_intercept, getattr(self, "noise_sigma", 0) is None),
         )
         self.map_coef_ = result.values["coef"].copy()
         self.map_intercept_ = float(result.values["intercept"]) if self.fit_intercept else 0.0

@@ -83,23 +83,26 @@ def build_linear_model(
     with pm.Model(coords=_coords(feature_names, stats.fit_intercept)) as model:
         coef, intercept_c = _location_parameters(feature_names, prior_sigma, stats.fit_intercept, whitening)
         if noise_sigma is None:
-            sigma_n = pm.HalfNormal("noise_sigma", sigma=noise_prior_sigma)
+            scale = pm.Data("noise_prior_sigma", float(noise_prior_sigma))
+            sigma_n = pm.HalfNormal("noise_sigma", sigma=scale)
         else:
             sigma_n = pm.Data("noise_sigma", float(noise_sigma))
+        # Every number is a Data container, so models of one structure share a compiled objective.
+        n = pm.Data("n_rows", float(stats.n))
         xtx = pm.Data("xtx", stats.xtx)
         xty = pm.Data("xty", stats.xty)
+        yty = pm.Data("yty", stats.yty)
+        y_mean = pm.Data("y_mean", stats.y_mean)
         rss = (
-            stats.yty
-            - 2.0 * pt.dot(coef, xty)
-            + pt.dot(coef, pt.dot(xtx, coef))
-            + stats.n * (stats.y_mean - intercept_c) ** 2
+            yty - 2.0 * pt.dot(coef, xty) + pt.dot(coef, pt.dot(xtx, coef)) + n * (y_mean - intercept_c) ** 2
         )
         pm.Potential(
             "log_likelihood",
-            -stats.n * pt.log(sigma_n) - 0.5 * stats.n * np.log(2 * np.pi) - rss / (2 * sigma_n**2),
+            -n * pt.log(sigma_n) - 0.5 * n * np.log(2 * np.pi) - rss / (2 * sigma_n**2),
         )
         if stats.fit_intercept:
-            pm.Deterministic("intercept", intercept_c - pt.dot(stats.x_mean, coef))
+            x_mean = pm.Data("x_mean", stats.x_mean)
+            pm.Deterministic("intercept", intercept_c - pt.dot(x_mean, coef))
     return model
 
 
