@@ -17,7 +17,11 @@ if TYPE_CHECKING:
 
     from bayesreg.compare import RidgeComparison
 
-__all__ = ["plot_coefficients"]
+__all__ = [
+    "plot_coefficients",
+    "plot_predictive_band",
+    "plot_prior_likelihood_posterior_2d",
+]
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -83,5 +87,255 @@ def plot_coefficients(
     ax.set_yticks(rows, [str(t) for t in table.index])
     ax.set_xlabel("coefficient")
     ax.set_title(comparison.penalty, fontsize="small")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def _as_2d(name: str, values, shape: tuple[int, int] | None = None) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or (shape is not None and arr.shape != shape):
+        want = f" of shape {shape}" if shape is not None else ""
+        raise ValueError(f"'{name}' must be a 2-D array{want}; got shape {np.shape(values)}.")
+    return arr
+
+
+def _chi2_2d_radii(levels) -> np.ndarray:
+    """Mahalanobis radii² that enclose the given probability masses of a 2-D Gaussian."""
+    probs = np.sort(np.asarray(levels, dtype=float))
+    if probs.size == 0 or np.any((probs <= 0) | (probs >= 1)):
+        raise ValueError(f"'levels' must be probabilities in (0, 1); got {levels!r}.")
+    return -2.0 * np.log1p(-probs)
+
+
+def plot_prior_likelihood_posterior_2d(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    prior_sigma: float,
+    noise_sigma: float,
+    fit_intercept: bool = True,
+    ridge_coef: np.ndarray | None = None,
+    posterior_draws: np.ndarray | None = None,
+    path_sigmas: np.ndarray | None = None,
+    levels: tuple[float, ...] = (0.5, 0.9, 0.99),
+    extent: tuple[float, float, float, float] | None = None,
+    feature_names: list[str] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Prior circles, likelihood ellipses and posterior ellipses of a two-coefficient model.
+
+    The model is bayesreg's Gaussian one with known noise: ``w ~ N(0, σ² I)``, a flat intercept and
+    ``y ~ N(b + X w, σ_n²)``. Each family of contours encloses the probability masses in ``levels``
+    (the likelihood drawn as a density in ``w``, with the intercept integrated out). The posterior
+    mode (the MAP) is marked with a filled star; a ridge solution passed in ``ridge_coef`` is marked
+    with a cross, so that one can see the two coincide.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, 2)
+        Two features.
+    y : array of shape (n_samples,)
+        Targets.
+    prior_sigma : float
+        Prior sd σ of each coefficient.
+    noise_sigma : float
+        Known noise sd σ_n.
+    fit_intercept : bool, default True
+        Whether the model has a (flat-prior) intercept.
+    ridge_coef : array of shape (2,), optional
+        A ridge solution to mark, e.g. ``Ridge(alpha=σ_n²/σ²).fit(X, y).coef_``.
+    posterior_draws : array of shape (n_draws, 2), optional
+        Posterior draws of the coefficients to overlay as points (e.g. from PyMC).
+    path_sigmas : array, optional
+        Prior sds at which to compute the MAP; the curve through them is the ridge path
+        (the MAP moves from 0 towards least squares as σ grows).
+    levels : tuple of float, default (0.5, 0.9, 0.99)
+        Probability masses enclosed by the contours.
+    extent : (xmin, xmax, ymin, ymax), optional
+        Plot window; by default it covers the origin, the likelihood and the posterior.
+    feature_names : list of 2 str, optional
+        Axis labels.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure otherwise.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import numpy as np, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.linear_model import Ridge
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(20, 2)); y = X @ [1.0, 2.0] + rng.normal(size=20)
+    >>> ridge = Ridge(alpha=1.0 / 0.5**2).fit(X, y)
+    >>> ax = plot_prior_likelihood_posterior_2d(X, y, prior_sigma=0.5, noise_sigma=1.0,
+    ...                                         ridge_coef=ridge.coef_)
+    """
+    from matplotlib.lines import Line2D
+
+    from bayesreg.conjugate import posterior_from_stats, sufficient_stats
+
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float).ravel()
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have exactly two columns; got shape {X.shape}.")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}.")
+    if not (prior_sigma > 0 and noise_sigma > 0):
+        raise ValueError("prior_sigma and noise_sigma must be > 0.")
+    radii2 = _chi2_2d_radii(levels)
+    stats = sufficient_stats(X, y, fit_intercept=fit_intercept)
+    post = posterior_from_stats(stats, prior_sigma=prior_sigma, noise_sigma=noise_sigma)
+    lik_prec = stats.xtx / noise_sigma**2
+    ols = np.linalg.lstsq(stats.xtx, stats.xty, rcond=None)[0]
+
+    if extent is None:
+        r = np.sqrt(radii2.max())
+        boxes = [np.zeros(2), post.coef_mean - r * post.coef_sd, post.coef_mean + r * post.coef_sd]
+        if np.linalg.matrix_rank(stats.xtx) == 2:
+            lik_sd = np.sqrt(np.diag(np.linalg.inv(lik_prec)))
+            boxes += [ols - r * lik_sd, ols + r * lik_sd]
+        else:
+            boxes += [np.full(2, -r * prior_sigma), np.full(2, r * prior_sigma)]
+        pts = np.vstack(boxes)
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        pad = 0.08 * (hi - lo).max()
+        extent = (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
+    xmin, xmax, ymin, ymax = extent
+    g0, g1 = np.meshgrid(np.linspace(xmin, xmax, 241), np.linspace(ymin, ymax, 241))
+    grid = np.stack([g0, g1], axis=-1)  # (ny, nx, 2)
+
+    def quad(center, prec):
+        d = grid - center
+        return np.einsum("...i,ij,...j->...", d, prec, d)
+
+    prior_q = quad(np.zeros(2), np.eye(2) / prior_sigma**2)
+    lik_q = quad(ols, lik_prec)
+    post_q = quad(post.coef_mean, np.linalg.inv(post.coef_cov))
+
+    ax = _axes(ax, (6.0, 5.5))
+    styles = [
+        (prior_q, "0.45", "dotted", f"prior N(0, {prior_sigma:g}²)"),
+        (lik_q, "C0", "dashed", "likelihood"),
+        (post_q, "C3", "solid", "posterior"),
+    ]
+    handles = []
+    for q, colour, ls, label in styles:
+        ax.contour(g0, g1, q, levels=radii2, colors=colour, linestyles=ls, linewidths=1.3)
+        handles.append(Line2D([], [], color=colour, ls=ls, label=label))
+    if posterior_draws is not None:
+        draws = _as_2d("posterior_draws", posterior_draws)
+        if draws.shape[1] != 2:
+            raise ValueError(f"'posterior_draws' must have shape (n_draws, 2); got {draws.shape}.")
+        ax.scatter(draws[:, 0], draws[:, 1], s=4, color="C3", alpha=0.15, lw=0, zorder=1)
+        handles.append(
+            Line2D([], [], color="C3", marker="o", ls="none", ms=3, alpha=0.5, label="posterior draws")
+        )
+    if path_sigmas is not None:
+        path_s = np.sort(np.asarray(path_sigmas, dtype=float).ravel())
+        path = np.array(
+            [posterior_from_stats(stats, prior_sigma=s, noise_sigma=noise_sigma).coef_mean for s in path_s]
+        )
+        ax.plot(path[:, 0], path[:, 1], "-", color="C2", lw=1.5, zorder=2)
+        handles.append(Line2D([], [], color="C2", label="ridge path (σ varies)"))
+    ax.plot(*post.coef_mean, "*", color="C3", ms=15, mec="k", zorder=4)
+    handles.append(Line2D([], [], color="C3", marker="*", ls="none", ms=12, mec="k", label="MAP"))
+    ax.plot(0.0, 0.0, "+", color="0.3", ms=10, zorder=3)
+    ax.plot(*ols, "o", color="C0", ms=6, mfc="none", zorder=3)
+    handles.append(Line2D([], [], color="C0", marker="o", ls="none", mfc="none", label="least squares"))
+    if ridge_coef is not None:
+        rc = np.asarray(ridge_coef, dtype=float).ravel()
+        if rc.size != 2:
+            raise ValueError(f"'ridge_coef' must have 2 entries; got {rc.size}.")
+        ax.plot(*rc, "x", color="k", ms=10, mew=2, zorder=5)
+        handles.append(Line2D([], [], color="k", marker="x", ls="none", mew=2, label="sklearn ridge"))
+    names = list(feature_names) if feature_names is not None else ["coef x0", "coef x1"]
+    if len(names) != 2:
+        raise ValueError(f"'feature_names' must hold 2 names; got {len(names)}.")
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.set_aspect("equal", adjustable="box")
+    alpha = noise_sigma**2 / prior_sigma**2
+    ax.set_title(
+        f"σ = {prior_sigma:g}, σ_n = {noise_sigma:g}  →  ridge α = σ_n²/σ² = {alpha:.3g}", fontsize="small"
+    )
+    ax.legend(handles=handles, loc="best", fontsize="small")
+    return ax
+
+
+def plot_predictive_band(
+    x: np.ndarray,
+    mean: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    *,
+    x_train: np.ndarray | None = None,
+    y_train: np.ndarray | None = None,
+    curves: dict[str, np.ndarray] | None = None,
+    band_label: str = "posterior predictive interval",
+    mean_label: str = "posterior predictive mean",
+    ax: Axes | None = None,
+) -> Axes:
+    """A predictive mean with its interval band over one input, the data and other fits.
+
+    Parameters
+    ----------
+    x : array of shape (n_points,)
+        Input values (sorted for drawing).
+    mean, lower, upper : arrays of shape (n_points,)
+        Predictive mean and interval bounds at ``x``, e.g. from ``est.predict(X, return_std=True)``
+        (linear) or from quantiles of predicted probabilities over draws (logistic).
+    x_train, y_train : arrays, optional
+        Training points to scatter.
+    curves : dict of {str: array of shape (n_points,)}, optional
+        Other fits to draw as lines, keyed by legend label (e.g. least squares, ridge, the MAP).
+    band_label, mean_label : str
+        Legend labels of the band and of the mean.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure otherwise.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import numpy as np, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> x = np.linspace(0, 1, 50); mean = np.sin(6 * x)
+    >>> ax = plot_predictive_band(x, mean, mean - 0.3, mean + 0.3, curves={"truth": np.sin(6 * x)})
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    arrays = {"mean": mean, "lower": lower, "upper": upper, **(curves or {})}
+    values = {}
+    for name, arr in arrays.items():
+        a = np.asarray(arr, dtype=float).ravel()
+        if a.shape != x.shape:
+            raise ValueError(f"'{name}' must have the shape of x, {x.shape}; got {a.shape}.")
+        values[name] = a
+    order = np.argsort(x)
+    ax = _axes(ax, (7.0, 4.5))
+    ax.fill_between(
+        x[order],
+        values["lower"][order],
+        values["upper"][order],
+        color="C0",
+        alpha=0.2,
+        lw=0,
+        label=band_label,
+    )
+    ax.plot(x[order], values["mean"][order], color="C0", lw=2, label=mean_label)
+    for i, name in enumerate(curves or {}):
+        ax.plot(x[order], values[name][order], lw=1.4, color=f"C{(i + 1) % 10}", label=name)
+    if x_train is not None or y_train is not None:
+        if x_train is None or y_train is None:
+            raise ValueError("Give both 'x_train' and 'y_train', or neither.")
+        ax.scatter(np.ravel(x_train), np.ravel(y_train), s=18, color="k", zorder=5, label="training data")
     ax.legend(loc="best", fontsize="small")
     return ax

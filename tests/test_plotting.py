@@ -1,0 +1,165 @@
+"""The plotting functions draw what they are given, on a non-interactive backend."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.collections import PathCollection, PolyCollection
+from matplotlib.contour import ContourSet
+from sklearn.linear_model import Ridge
+
+from bayesreg import BayesianLinearRegression, compare_with_ridge
+from bayesreg.plotting import (
+    plot_coefficients,
+    plot_predictive_band,
+    plot_prior_likelihood_posterior_2d,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def two_feature_data():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(25, 2))
+    X[:, 1] += 0.6 * X[:, 0]  # correlated features give tilted likelihood ellipses
+    y = 0.5 + X @ [1.5, -1.0] + rng.normal(scale=0.8, size=25)
+    return X, y
+
+
+def _legend_labels(ax) -> list[str]:
+    legend = ax.get_legend()
+    assert legend is not None
+    return [t.get_text() for t in legend.get_texts()]
+
+
+# --- plot_coefficients -------------------------------------------------------------------------
+
+
+def test_plot_coefficients_rows_are_feature_names(two_feature_data):
+    X, y = two_feature_data
+    est = BayesianLinearRegression(1.0, noise_sigma=0.8, method="exact", random_state=0).fit(X, y)
+    comparison = compare_with_ridge(est, X, y)
+    ax = plot_coefficients(comparison)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["x0", "x1"]
+    assert ax.get_title() == comparison.penalty
+    assert set(_legend_labels(ax)) == {"posterior HDI", "posterior mean", "MAP", "sklearn ridge"}
+    ax2 = plot_coefficients(comparison, include_intercept=True)
+    assert [t.get_text() for t in ax2.get_yticklabels()] == ["x0", "x1", "(intercept)"]
+
+
+# --- plot_prior_likelihood_posterior_2d ---------------------------------------------------------
+
+
+def test_contour_plot_draws_three_families_and_marks_map_and_ridge(two_feature_data):
+    X, y = two_feature_data
+    ridge = Ridge(alpha=0.8**2 / 0.7**2).fit(X, y)
+    ax = plot_prior_likelihood_posterior_2d(
+        X, y, prior_sigma=0.7, noise_sigma=0.8, ridge_coef=ridge.coef_, feature_names=["w1", "w2"]
+    )
+    contour_sets = [c for c in ax.collections if isinstance(c, ContourSet)]
+    assert len(contour_sets) == 3
+    # Each family has one contour per requested level.
+    assert all(len(c.levels) == 3 for c in contour_sets)
+    assert ax.get_xlabel() == "w1" and ax.get_ylabel() == "w2"
+    labels = _legend_labels(ax)
+    assert labels[:3] == ["prior N(0, 0.7²)", "likelihood", "posterior"]
+    assert "MAP" in labels and "sklearn ridge" in labels
+    # The MAP star and the ridge cross sit on the same point.
+    star = next(line for line in ax.get_lines() if line.get_marker() == "*")
+    cross = next(line for line in ax.get_lines() if line.get_marker() == "x")
+    np.testing.assert_allclose(star.get_xydata()[0], ridge.coef_, rtol=1e-8)
+    np.testing.assert_allclose(cross.get_xydata()[0], ridge.coef_, rtol=0)
+    assert "ridge α = σ_n²/σ² = 1.31" in ax.get_title()
+
+
+def test_contour_plot_overlays_draws_and_ridge_path(two_feature_data):
+    X, y = two_feature_data
+    draws = np.random.default_rng(0).normal(size=(300, 2))
+    sigmas = np.logspace(-2, 2, 15)
+    ax = plot_prior_likelihood_posterior_2d(
+        X,
+        y,
+        prior_sigma=1.0,
+        noise_sigma=0.8,
+        posterior_draws=draws,
+        path_sigmas=sigmas,
+        levels=(0.9,),
+        extent=(-3, 3, -3, 3),
+    )
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(scatters) == 1 and scatters[0].get_offsets().shape == (300, 2)
+    assert all(len(c.levels) == 1 for c in ax.collections if isinstance(c, ContourSet))
+    path_line = next(line for line in ax.get_lines() if len(line.get_xdata()) == sigmas.size)
+    path = path_line.get_xydata()
+    # The path starts near 0 (tight prior) and ends near least squares (loose prior).
+    assert np.linalg.norm(path[0]) < 0.05
+    ols = Ridge(alpha=1e-12).fit(X, y).coef_
+    np.testing.assert_allclose(path[-1], ols, atol=1e-3)
+    assert ax.get_xlim() == (-3, 3) and ax.get_ylim() == (-3, 3)
+    assert "ridge path (σ varies)" in _legend_labels(ax)
+
+
+def test_contour_plot_rejects_wrong_shapes(two_feature_data):
+    X, y = two_feature_data
+    with pytest.raises(ValueError, match="exactly two columns"):
+        plot_prior_likelihood_posterior_2d(np.c_[X, X], y, prior_sigma=1.0, noise_sigma=1.0)
+    with pytest.raises(ValueError, match="levels"):
+        plot_prior_likelihood_posterior_2d(X, y, prior_sigma=1.0, noise_sigma=1.0, levels=(1.5,))
+
+
+def test_contour_plot_uses_given_axes(two_feature_data):
+    X, y = two_feature_data
+    _, axes = plt.subplots(1, 2)
+    out = plot_prior_likelihood_posterior_2d(X, y, prior_sigma=1.0, noise_sigma=1.0, ax=axes[1])
+    assert out is axes[1]
+    assert not axes[0].collections
+
+
+# --- plot_predictive_band -----------------------------------------------------------------------
+
+
+def test_predictive_band_draws_band_mean_curves_and_data():
+    x = np.linspace(0, 1, 40)[::-1]  # unsorted on purpose: the function sorts for drawing
+    mean = np.sin(6 * x)
+    ax = plot_predictive_band(
+        x,
+        mean,
+        mean - 0.3,
+        mean + 0.3,
+        x_train=x[::4],
+        y_train=mean[::4],
+        curves={"least squares": mean + 0.1, "ridge": mean - 0.1},
+    )
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(bands) == 1 and len(scatters) == 1
+    assert scatters[0].get_offsets().shape == (10, 2)
+    assert len(ax.get_lines()) == 3
+    mean_line = ax.get_lines()[0]
+    assert np.all(np.diff(mean_line.get_xdata()) > 0)
+    np.testing.assert_allclose(mean_line.get_ydata(), np.sin(6 * np.sort(x)))
+    assert _legend_labels(ax) == [
+        "posterior predictive interval",
+        "posterior predictive mean",
+        "least squares",
+        "ridge",
+        "training data",
+    ]
+
+
+def test_predictive_band_checks_shapes():
+    x = np.linspace(0, 1, 5)
+    with pytest.raises(ValueError, match="'upper' must have the shape of x"):
+        plot_predictive_band(x, x, x, x[:3])
+    with pytest.raises(ValueError, match="both 'x_train' and 'y_train'"):
+        plot_predictive_band(x, x, x - 1, x + 1, x_train=x)
