@@ -1,0 +1,498 @@
+"""Model specs: a TOML file that says which data, which model and which sampler settings to run.
+
+A spec is parsed and checked here without importing PyMC, ArviZ or scikit-learn, so that
+``bayesreg validate`` and ``bayesreg list`` are fast. Checks that need the data itself (the target
+column, a binary target for the logistic model) live in :mod:`bayesreg.datasets`.
+
+The format (``schema_version = 1``)::
+
+    schema_version = 1
+    description = "one line shown by `bayesreg list`"    # optional
+    seed = 0                                            # -> random_state
+
+    [data]                      # exactly one of: dataset, csv, generate
+    dataset = "diabetes"        # a scikit-learn bundled set: "diabetes" or "breast_cancer"
+    # csv = "mydata.csv"        # a path relative to the spec file
+    # target = "y"              # required with csv
+    # features = ["a", "b"]     # optional with csv; default: every other column
+    # [data.generate]           # a noisy curve y = f(x) + N(0, noise_sd²), x ~ U(x_min, x_max)
+    # function = "sin"          # "sin" (sin 2πx) or "cubic" (x³ − x)
+    # n_samples = 30, noise_sd = 0.3, x_min = 0.0, x_max = 1.0, seed = 1
+
+    [preprocessing]
+    standardize = true          # scale each feature column to mean 0, sd 1 (after expansion)
+    polynomial_degree = 1       # expand features into powers/products up to this degree
+
+    [model]
+    kind = "linear"             # or "logistic"
+    prior_sigma = 10.0          # or a list, e.g. [0.1, 1.0, 10.0], for a sweep
+    noise_sigma = 54.0          # a known noise sd, or "unknown" (linear only; default "unknown")
+    noise_prior_sigma = 100.0   # optional (linear, unknown noise only)
+    fit_intercept = true
+
+    [sampler]
+    method = "mcmc"             # "mcmc", "map", or "exact" (linear with known noise)
+    draws = 1000
+    tune = 1000
+    chains = 4
+    sample_kwargs = { target_accept = 0.9 }   # optional, passed to pymc.sample
+
+Every key of ``[model]`` (but ``kind``) and ``[sampler]`` is the estimator parameter of the same
+name; ``seed`` is ``random_state``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "BUNDLED_DATASETS",
+    "SCHEMA_VERSION",
+    "DataSpec",
+    "GenerateSpec",
+    "ModelSpec",
+    "Spec",
+    "SpecError",
+    "load_spec",
+    "parse_spec",
+]
+
+SCHEMA_VERSION = 1
+BUNDLED_DATASETS = ("diabetes", "breast_cancer")
+GENERATORS = ("sin", "cubic")
+
+_TOP_KEYS = ("schema_version", "description", "seed", "data", "preprocessing", "model", "sampler")
+_DATA_KEYS = ("dataset", "csv", "target", "features", "generate")
+_GENERATE_KEYS = ("function", "n_samples", "noise_sd", "x_min", "x_max", "seed")
+_PREPROCESSING_KEYS = ("standardize", "polynomial_degree")
+_MODEL_KEYS = ("kind", "prior_sigma", "noise_sigma", "noise_prior_sigma", "fit_intercept")
+_SAMPLER_KEYS = ("method", "draws", "tune", "chains", "sample_kwargs")
+
+
+class SpecError(ValueError):
+    """A spec that cannot be run; the message is one line that says what to fix."""
+
+
+@dataclass(frozen=True)
+class GenerateSpec:
+    """A noisy curve ``y = f(x) + N(0, noise_sd²)`` with ``x ~ U(x_min, x_max)``, from ``seed``."""
+
+    function: str = "sin"
+    n_samples: int = 30
+    noise_sd: float = 0.3
+    x_min: float = 0.0
+    x_max: float = 1.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where the rows come from: a bundled data set, a CSV file, or a generated curve."""
+
+    dataset: str | None = None
+    csv: Path | None = None
+    target: str | None = None
+    features: tuple[str, ...] | None = None
+    generate: GenerateSpec | None = None
+
+    @property
+    def label(self) -> str:
+        """A short human description, e.g. ``"scikit-learn data set 'diabetes'"``."""
+        if self.dataset is not None:
+            return f"scikit-learn data set '{self.dataset}'"
+        if self.csv is not None:
+            return f"CSV file '{self.csv.name}'"
+        g = self.generate
+        return (
+            f"generated curve '{g.function}' ({g.n_samples} points, noise sd {g.noise_sd:g}, seed {g.seed})"
+        )
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The model: its kind and the estimator parameters that define it."""
+
+    kind: str = "linear"
+    prior_sigma: tuple[float, ...] = (1.0,)
+    noise_sigma: float | None = None
+    noise_prior_sigma: float | None = None
+    fit_intercept: bool = True
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed and checked spec; see the module docstring for the file format.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The spec file (relative CSV paths are resolved against its folder).
+    name : str
+        The file's stem; the default output folder is ``runs/<name>``.
+    """
+
+    path: Path
+    name: str
+    data: DataSpec
+    model: ModelSpec
+    description: str = ""
+    seed: int | None = None
+    standardize: bool = True
+    polynomial_degree: int = 1
+    method: str = "mcmc"
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    sample_kwargs: Mapping[str, Any] | None = field(default=None, hash=False)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def is_sweep(self) -> bool:
+        """True when ``prior_sigma`` lists more than one value."""
+        return len(self.model.prior_sigma) > 1
+
+    def estimator_params(self, prior_sigma: float, *, progressbar: bool = True) -> dict[str, Any]:
+        """Keyword arguments for the estimator of one fit (one ``prior_sigma`` of a sweep).
+
+        Examples
+        --------
+        >>> spec = parse_spec(
+        ...     {"schema_version": 1, "data": {"dataset": "diabetes"},
+        ...      "model": {"kind": "linear", "prior_sigma": 2.0, "noise_sigma": 50.0}}, "demo.toml")
+        >>> spec.estimator_params(2.0)["noise_sigma"]
+        50.0
+        """
+        params: dict[str, Any] = {
+            "prior_sigma": float(prior_sigma),
+            "fit_intercept": self.model.fit_intercept,
+            "method": self.method,
+            "draws": self.draws,
+            "tune": self.tune,
+            "chains": self.chains,
+            "random_state": self.seed,
+            "progressbar": progressbar,
+            "sample_kwargs": dict(self.sample_kwargs) if self.sample_kwargs is not None else None,
+        }
+        if self.model.kind == "linear":
+            params["noise_sigma"] = self.model.noise_sigma
+            params["noise_prior_sigma"] = self.model.noise_prior_sigma
+        return params
+
+    def with_overrides(self, **overrides: Any) -> Spec:
+        """A copy with some of ``seed``, ``draws``, ``tune``, ``chains`` replaced (None keeps).
+
+        The values are checked like the spec's own.
+
+        Examples
+        --------
+        >>> spec = parse_spec({"schema_version": 1, "data": {"dataset": "diabetes"}}, "demo.toml")
+        >>> spec.with_overrides(draws=50, tune=None).draws
+        50
+        """
+        allowed = {"seed": _non_negative_int, "draws": _positive_int, "tune": _non_negative_int}
+        allowed["chains"] = _positive_int
+        changes = {}
+        for key, value in overrides.items():
+            if key not in allowed:
+                raise TypeError(f"cannot override {key!r}")
+            if value is not None:
+                changes[key] = allowed[key](value, f"--{key}")
+        return replace(self, **changes)
+
+
+# --- checks -----------------------------------------------------------------------------------------
+
+
+def _type_name(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list"}
+    return names.get(type(value), "a table" if isinstance(value, Mapping) else type(value).__name__)
+
+
+def _positive_float(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SpecError(f"{where} must be a number > 0, got {_type_name(value)} ({value!r})")
+    if not (math.isfinite(value) and value > 0):
+        raise SpecError(f"{where} must be a number > 0, got {value!r}")
+    return float(value)
+
+
+def _float(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpecError(f"{where} must be a finite number, got {_type_name(value)} ({value!r})")
+    return float(value)
+
+
+def _positive_int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"{where} must be an integer >= 1, got {_type_name(value)} ({value!r})")
+    if value < 1:
+        raise SpecError(f"{where} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def _non_negative_int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"{where} must be an integer >= 0, got {_type_name(value)} ({value!r})")
+    if not 0 <= value < 2**32:
+        raise SpecError(f"{where} must be an integer in [0, 2**32), got {value!r}")
+    return value
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(f"{where} must be true or false, got {_type_name(value)} ({value!r})")
+    return value
+
+
+def _str(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise SpecError(f"{where} must be a non-empty string, got {_type_name(value)} ({value!r})")
+    return value
+
+
+def _choice(value: Any, where: str, options: tuple[str, ...]) -> str:
+    value = _str(value, where)
+    if value not in options:
+        listed = ", ".join(repr(o) for o in options)
+        raise SpecError(f"{where} must be one of {listed}, got {value!r}{_did_you_mean(value, options)}")
+    return value
+
+
+def _table(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise SpecError(f"[{where}] must be a table, got {_type_name(value)} ({value!r})")
+    return value
+
+
+def _did_you_mean(word: str, options: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_keys(table: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            place = f"in [{where}]" if where else "at the top level"
+            raise SpecError(
+                f"unknown key {key!r} {place}{_did_you_mean(key, allowed)}; valid keys: {', '.join(allowed)}"
+            )
+
+
+# --- parsing ----------------------------------------------------------------------------------------
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and check the TOML spec at ``path``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The spec file.
+
+    Returns
+    -------
+    Spec
+
+    Raises
+    ------
+    SpecError
+        The file is missing, is not TOML, or breaks the schema; the message is one line.
+
+    Examples
+    --------
+    >>> load_spec("no/such/spec.toml")
+    Traceback (most recent call last):
+    ...
+    bayesreg.spec.SpecError: spec file not found: no/such/spec.toml
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"spec file not found: {path}")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path} is not a UTF-8 text file") from None
+    return parse_spec(raw, path)
+
+
+def parse_spec(raw: Mapping[str, Any], path: str | Path) -> Spec:
+    """Check a spec already read into a dict (as :mod:`tomllib` returns it).
+
+    Parameters
+    ----------
+    raw : mapping
+        The TOML document.
+    path : str or pathlib.Path
+        Where it came from: its stem names the run, its folder anchors relative CSV paths.
+
+    Returns
+    -------
+    Spec
+
+    Examples
+    --------
+    >>> spec = parse_spec({"schema_version": 1, "data": {"dataset": "diabetes"},
+    ...                    "model": {"prior_sigma": [0.1, 1.0]}}, "models/sweep.toml")
+    >>> spec.name, spec.is_sweep, spec.model.noise_sigma
+    ('sweep', True, None)
+    >>> parse_spec({"schema_version": 1, "data": {"dataset": "diabetes"}, "modle": {}}, "x.toml")
+    Traceback (most recent call last):
+    ...
+    bayesreg.spec.SpecError: unknown key 'modle' at the top level (did you mean 'model'?); ...
+    """
+    path = Path(path)
+    _check_keys(raw, _TOP_KEYS, "")
+    if "schema_version" not in raw:
+        raise SpecError(f"missing schema_version; add `schema_version = {SCHEMA_VERSION}` at the top")
+    version = raw["schema_version"]
+    if isinstance(version, bool) or version != SCHEMA_VERSION:
+        raise SpecError(
+            f"schema_version {version!r} is not supported; this bayesreg reads schema_version = "
+            f"{SCHEMA_VERSION}"
+        )
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise SpecError(f"description must be a string, got {_type_name(description)}")
+    seed = _non_negative_int(raw["seed"], "seed") if "seed" in raw else None
+
+    if "data" not in raw:
+        raise SpecError("missing [data] table: give dataset = ..., csv = ... or [data.generate]")
+    data = _parse_data(_table(raw["data"], "data"), path)
+
+    pre = _table(raw.get("preprocessing", {}), "preprocessing")
+    _check_keys(pre, _PREPROCESSING_KEYS, "preprocessing")
+    standardize = _bool(pre.get("standardize", True), "preprocessing.standardize")
+    degree = _positive_int(pre.get("polynomial_degree", 1), "preprocessing.polynomial_degree")
+
+    model = _parse_model(_table(raw.get("model", {}), "model"))
+
+    sampler = _table(raw.get("sampler", {}), "sampler")
+    _check_keys(sampler, _SAMPLER_KEYS, "sampler")
+    methods = ("mcmc", "map", "exact") if model.kind == "linear" else ("mcmc", "map")
+    method = _choice(sampler.get("method", "mcmc"), "sampler.method", methods)
+    if method == "exact" and model.noise_sigma is None:
+        raise SpecError(
+            'sampler.method = "exact" needs a known model.noise_sigma (a number); '
+            'use method = "mcmc" for unknown noise'
+        )
+    sample_kwargs = sampler.get("sample_kwargs")
+    if sample_kwargs is not None:
+        sample_kwargs = dict(_table(sample_kwargs, "sampler.sample_kwargs"))
+        reserved = sorted(set(sample_kwargs) & {"draws", "tune", "chains", "random_seed", "progressbar"})
+        if reserved:
+            raise SpecError(
+                f"sampler.sample_kwargs may not set {reserved}: use sampler.draws/tune/chains and seed"
+            )
+
+    return Spec(
+        path=path,
+        name=path.stem,
+        description=description,
+        seed=seed,
+        data=data,
+        standardize=standardize,
+        polynomial_degree=degree,
+        model=model,
+        method=method,
+        draws=_positive_int(sampler.get("draws", 1000), "sampler.draws"),
+        tune=_non_negative_int(sampler.get("tune", 1000), "sampler.tune"),
+        chains=_positive_int(sampler.get("chains", 4), "sampler.chains"),
+        sample_kwargs=sample_kwargs,
+    )
+
+
+def _parse_data(table: Mapping[str, Any], spec_path: Path) -> DataSpec:
+    _check_keys(table, _DATA_KEYS, "data")
+    sources = [k for k in ("dataset", "csv", "generate") if k in table]
+    if len(sources) != 1:
+        got = f"got {', '.join(sources)}" if sources else "got none"
+        raise SpecError(f"[data] needs exactly one of dataset, csv, generate ({got})")
+    source = sources[0]
+    if source != "csv":
+        extra = [k for k in ("target", "features") if k in table]
+        if extra:
+            raise SpecError(
+                f"data.{extra[0]} is only used with data.csv (the {source} names its own columns)"
+            )
+
+    if source == "dataset":
+        return DataSpec(dataset=_choice(table["dataset"], "data.dataset", BUNDLED_DATASETS))
+
+    if source == "csv":
+        rel = Path(_str(table["csv"], "data.csv"))
+        csv_path = rel if rel.is_absolute() else spec_path.parent / rel
+        if not csv_path.is_file():
+            raise SpecError(f"data.csv file not found: {csv_path} (paths are relative to the spec file)")
+        if "target" not in table:
+            raise SpecError("data.target is required with data.csv: name the column to predict")
+        target = _str(table["target"], "data.target")
+        features = None
+        if "features" in table:
+            feats = table["features"]
+            if not isinstance(feats, list) or not feats or not all(isinstance(f, str) for f in feats):
+                raise SpecError(f"data.features must be a non-empty list of column names, got {feats!r}")
+            if target in feats:
+                raise SpecError(f"data.features must not contain the target column {target!r}")
+            if len(set(feats)) != len(feats):
+                raise SpecError(f"data.features lists a column twice: {feats!r}")
+            features = tuple(feats)
+        return DataSpec(csv=csv_path, target=target, features=features)
+
+    gen = _table(table["generate"], "data.generate")
+    _check_keys(gen, _GENERATE_KEYS, "data.generate")
+    spec = GenerateSpec(
+        function=_choice(gen.get("function", "sin"), "data.generate.function", GENERATORS),
+        n_samples=_positive_int(gen.get("n_samples", 30), "data.generate.n_samples"),
+        noise_sd=_positive_float(gen.get("noise_sd", 0.3), "data.generate.noise_sd"),
+        x_min=_float(gen.get("x_min", 0.0), "data.generate.x_min"),
+        x_max=_float(gen.get("x_max", 1.0), "data.generate.x_max"),
+        seed=_non_negative_int(gen.get("seed", 0), "data.generate.seed"),
+    )
+    if not spec.x_min < spec.x_max:
+        raise SpecError(f"data.generate.x_min ({spec.x_min:g}) must be below x_max ({spec.x_max:g})")
+    return DataSpec(generate=spec)
+
+
+def _parse_model(table: Mapping[str, Any]) -> ModelSpec:
+    _check_keys(table, _MODEL_KEYS, "model")
+    kind = _choice(table.get("kind", "linear"), "model.kind", ("linear", "logistic"))
+    raw_sigma = table.get("prior_sigma", 1.0)
+    if isinstance(raw_sigma, list):
+        if not raw_sigma:
+            raise SpecError("model.prior_sigma must not be an empty list")
+        sigmas = tuple(_positive_float(s, f"model.prior_sigma[{i}]") for i, s in enumerate(raw_sigma))
+        if len(set(sigmas)) != len(sigmas):
+            raise SpecError(f"model.prior_sigma lists a value twice: {list(sigmas)}")
+    else:
+        sigmas = (_positive_float(raw_sigma, "model.prior_sigma"),)
+
+    noise_sigma = noise_prior_sigma = None
+    if kind == "logistic":
+        for key in ("noise_sigma", "noise_prior_sigma"):
+            if key in table:
+                raise SpecError(f"model.{key} is only for kind = 'linear' (the logistic model has no noise)")
+    else:
+        raw_noise = table.get("noise_sigma", "unknown")
+        if raw_noise != "unknown":
+            if isinstance(raw_noise, str):
+                raise SpecError(f'model.noise_sigma must be a number > 0 or "unknown", got {raw_noise!r}')
+            noise_sigma = _positive_float(raw_noise, "model.noise_sigma")
+        if "noise_prior_sigma" in table:
+            if noise_sigma is not None:
+                raise SpecError('model.noise_prior_sigma is only used when noise_sigma = "unknown"')
+            noise_prior_sigma = _positive_float(table["noise_prior_sigma"], "model.noise_prior_sigma")
+    return ModelSpec(
+        kind=kind,
+        prior_sigma=sigmas,
+        noise_sigma=noise_sigma,
+        noise_prior_sigma=noise_prior_sigma,
+        fit_intercept=_bool(table.get("fit_intercept", True), "model.fit_intercept"),
+    )
