@@ -13,6 +13,9 @@ import numpy as np
 from bayesreg._dims import INTERCEPT_LABEL
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import pandas as pd
     from matplotlib.axes import Axes
 
     from bayesreg.compare import RidgeComparison
@@ -21,6 +24,7 @@ __all__ = [
     "plot_coefficients",
     "plot_predictive_band",
     "plot_prior_likelihood_posterior_2d",
+    "plot_regularisation_path",
 ]
 
 
@@ -338,4 +342,64 @@ def plot_predictive_band(
             raise ValueError("Give both 'x_train' and 'y_train', or neither.")
         ax.scatter(np.ravel(x_train), np.ravel(y_train), s=18, color="k", zorder=5, label="training data")
     ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_regularisation_path(
+    tables: Mapping[float, pd.DataFrame],
+    *,
+    column: str = "map",
+    show_hdi: bool = False,
+    include_intercept: bool = False,
+    ax: Axes | None = None,
+) -> Axes:
+    """Each coefficient against ``prior_sigma`` (log scale), from the tables of a sweep.
+
+    Small σ is strong regularisation (all coefficients near 0); large σ approaches least squares.
+
+    Parameters
+    ----------
+    tables : mapping of float to pandas.DataFrame
+        ``prior_sigma`` -> ``RidgeComparison.table`` of the fit at that σ.
+    column : str, default "map"
+        The column to draw as lines (``"map"``, ``"ridge"`` or ``"posterior_mean"``).
+    show_hdi : bool, default False
+        Also draw each posterior HDI as a band (where the tables have one).
+    include_intercept : bool, default False
+        Also draw the intercept.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure otherwise.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib, pandas as pd
+    >>> matplotlib.use("Agg")
+    >>> tables = {s: pd.DataFrame({"map": [0.5 * s / (1 + s)]}, index=["x"]) for s in (0.1, 1, 10)}
+    >>> ax = plot_regularisation_path(tables)
+    >>> [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
+    ['x']
+    """
+    sigmas = np.array(sorted(tables))
+    first = tables[sigmas[0]]
+    terms = [t for t in first.index if include_intercept or t != INTERCEPT_LABEL]
+    ax = _axes(ax, (6.5, 4.5))
+    for i, term in enumerate(terms):
+        values = np.array([tables[s].loc[term, column] for s in sigmas], dtype=float)
+        (line,) = ax.plot(sigmas, values, "o-", ms=3, lw=1.2, color=f"C{i % 10}", label=str(term))
+        if show_hdi and {"hdi_low", "hdi_high"} <= set(first.columns):
+            low = np.array([tables[s].loc[term, "hdi_low"] for s in sigmas], dtype=float)
+            high = np.array([tables[s].loc[term, "hdi_high"] for s in sigmas], dtype=float)
+            if np.isfinite(low).all() and np.isfinite(high).all():
+                ax.fill_between(sigmas, low, high, color=line.get_color(), alpha=0.12, lw=0)
+    ax.set_xscale("log")
+    ax.axhline(0.0, color="0.7", lw=0.8, zorder=0)
+    ax.set_xlabel("prior_sigma σ (log scale; larger = weaker penalty)")
+    ax.set_ylabel(f"coefficient ({column})")
+    ax.set_title("Regularisation path", fontsize="small")
+    if len(terms) <= 15:
+        ax.legend(loc="best", fontsize="x-small", ncol=2 if len(terms) > 6 else 1)
     return ax

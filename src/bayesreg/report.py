@@ -1,0 +1,222 @@
+"""``report.md`` of a run, in plain Markdown that reads well as text too.
+
+It gives the data, the model, the ridge equivalence with numbers, the tables, the convergence
+verdict (at the top when a fit failed) and links to the figures.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from bayesreg.runner import FitResult, RunResult
+
+__all__ = ["equivalence_text", "markdown_table", "write_report"]
+
+
+def markdown_table(frame: pd.DataFrame, *, digits: int = 6) -> str:
+    """A pipe table of ``frame`` (index included), numbers to ``digits`` significant digits.
+
+    Examples
+    --------
+    >>> print(markdown_table(pd.DataFrame({"a": [1.0, np.nan]}, index=pd.Index(["x", "y"], name="term"))))
+    | term | a |
+    |---|---:|
+    | x | 1 |
+    | y |  |
+    """
+
+    def cell(value) -> str:
+        if isinstance(value, float | np.floating):
+            return "" if math.isnan(value) else f"{value:.{digits}g}"
+        return str(value).replace("|", "\\|")
+
+    head = [str(frame.index.name or ""), *map(str, frame.columns)]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * len(frame.columns)]
+    for label, row in frame.iterrows():
+        lines.append("| " + " | ".join([cell(label), *(cell(v) for v in row)]) + " |")
+    return "\n".join(lines)
+
+
+def equivalence_text(fit: FitResult) -> str:
+    """The prior-penalty equivalence of one fit, with its numbers.
+
+    ``λ = σ_n²/σ²`` for the linear model (``Ridge(alpha=λ)``), ``C = σ²`` for the logistic one.
+    """
+    est, sigma = fit.estimator, fit.prior_sigma
+    ridge = fit.comparison.ridge_estimator
+    if hasattr(ridge, "alpha"):
+        noise = est.map_noise_sigma_
+        which = "known" if est.noise_sigma is not None else "at its MAP value, since it is learned"
+        return (
+            f"λ = σ_n²/σ² = {noise:.6g}² / {sigma:g}² = {ridge.alpha:.6g}, so the MAP is "
+            f"`Ridge(alpha={ridge.alpha:.6g})` (noise sd σ_n = {noise:.6g}, {which}; prior sd σ = {sigma:g})"
+        )
+    return (
+        f"C = σ² = {sigma:g}² = {ridge.C:.6g}, so the MAP is "
+        f"`LogisticRegression(C={ridge.C:.6g})` (L2 penalty; prior sd σ = {sigma:g})"
+    )
+
+
+def _model_text(result: RunResult) -> list[str]:
+    spec = result.spec
+    m = spec.model
+    sigmas = ", ".join(f"{s:g}" for s in m.prior_sigma)
+    intercept = "intercept b with a flat prior (unpenalised)" if m.fit_intercept else "no intercept"
+    if m.kind == "linear":
+        if m.noise_sigma is not None:
+            noise = f"known noise sd σ_n = {m.noise_sigma:g}"
+        else:
+            scale = f"{m.noise_prior_sigma:g}" if m.noise_prior_sigma is not None else "sd(y)"
+            noise = f"unknown noise sd σ_n ~ HalfNormal({scale})"
+        lines = [f"- Likelihood: y ~ Normal(b + X·w, σ_n²), {noise}"]
+    else:
+        est = result.fits[0].estimator
+        event = est.classes_[1]
+        lines = [f"- Likelihood: y ~ Bernoulli(sigmoid(b + X·w)), event y = {event!r}"]
+    lines += [
+        f"- Prior: each coefficient w_j ~ Normal(0, σ²), σ = prior_sigma = {sigmas}",
+        f"- {intercept.capitalize()}",
+    ]
+    if spec.method == "mcmc":
+        lines.append(
+            f"- Method: mcmc (NUTS) — {spec.chains} chains × {spec.draws} draws after {spec.tune} "
+            f"tuning steps, seed {spec.seed}"
+        )
+    elif spec.method == "exact":
+        lines.append(
+            f"- Method: exact (closed-form Gaussian posterior, {spec.chains} × {spec.draws} iid "
+            f"draws), seed {spec.seed}"
+        )
+    else:
+        lines.append("- Method: map (optimisation only; no posterior draws)")
+    return lines
+
+
+def _banner(result: RunResult) -> list[str]:
+    if not result.converged:
+        bad = [f for f in result.fits if not f.converged]
+        which = ", ".join(f"σ = {f.prior_sigma:g}" for f in bad) if result.spec.is_sweep else "this fit"
+        lines = [
+            f"> **NOT CONVERGED** ({which}): do not trust this posterior. Increase `draws`/`tune` "
+            "(or see the problems below) and run again. Exit code 1."
+        ]
+        for f in bad:
+            conv = f.comparison.convergence
+            problems = list(conv.problems) if conv is not None else []
+            if not f.estimator.map_converged_:
+                problems.insert(0, "the MAP optimizer did not converge")
+            lines += [f">  - σ = {f.prior_sigma:g}: {p}" for p in problems]
+        return lines
+    if not result.agrees:
+        lines = ["> **DOES NOT AGREE WITH RIDGE**: the sampler converged but a check failed. Exit code 1."]
+        for f in result.fits:
+            lines += [f">  - σ = {f.prior_sigma:g}: {r}" for r in f.comparison.reasons]
+        return lines
+    return ["> **OK**: every fit converged, and its MAP equals the sklearn solution (to 1e-6). Exit code 0."]
+
+
+def _fit_section(fit: FitResult, heading: str) -> list[str]:
+    cmp = fit.comparison
+    link = f"{fit.folder}/" if fit.folder else ""
+    lines = [heading, "", f"Equivalence: {equivalence_text(fit)}.", "", f"`{cmp.penalty}`", ""]
+    verdict = "agrees" if cmp.agrees else "does not agree"
+    lines.append(f"max |MAP − ridge| = {cmp.max_abs_diff_map:.3g}; verdict: **{verdict}** with ridge.")
+    lines += [f"- {r}" for r in cmp.reasons]
+    if cmp.posterior_mean_should_equal_ridge:
+        lines.append(
+            "(Known noise: the posterior is Gaussian, so its mean should equal ridge too, within "
+            "Monte Carlo error; column `z` = (posterior_mean − ridge)/mcse.)"
+        )
+    elif fit.estimator.idata_ is not None:
+        lines.append(
+            "(The posterior mean need not equal the MAP here; column `posterior_minus_map` shows the gap.)"
+        )
+    lines += ["", markdown_table(cmp.table), ""]
+    if cmp.convergence is not None:
+        lines += ["Convergence:", "", "```", str(cmp.convergence), "```", ""]
+    if fit.warnings:
+        lines += ["Warnings raised while fitting:", ""]
+        lines += [f"- {w.splitlines()[0]}" for w in fit.warnings]
+        lines.append("")
+    figures = [f for f in fit.files if f.endswith(".png")]
+    data = [f for f in fit.files if not f.endswith(".png")]
+    lines += [f"![{f}]({link}{f})" for f in figures]
+    lines += ["", "Files: " + ", ".join(f"[{f}]({link}{f})" for f in data), ""]
+    return lines
+
+
+def write_report(result: RunResult, path: Path) -> None:
+    """Write ``report.md`` for ``result`` to ``path``.
+
+    Examples
+    --------
+    >>> write_report(result, Path("runs/diabetes/report.md"))  # doctest: +SKIP
+    """
+    import bayesreg
+
+    spec = result.spec
+    title = f"# bayesreg run: {spec.name}"
+    lines = [title, "", *_banner(result), ""]
+    if spec.description:
+        lines += [spec.description, ""]
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines += [
+        f"Spec: `{spec.path}` (copied to [spec.toml](spec.toml)); bayesreg {bayesreg.__version__}; {stamp}.",
+        "",
+        "## Data",
+        "",
+        f"{result.data_description}.",
+        "",
+        "## Model",
+        "",
+        *_model_text(result),
+        "",
+    ]
+    if spec.is_sweep:
+        rows = []
+        for f in result.fits:
+            conv = f.comparison.convergence
+            rows.append(
+                {
+                    "prior_sigma": f.prior_sigma,
+                    "penalty": _penalty_value(f),
+                    "max |MAP-ridge|": f.comparison.max_abs_diff_map,
+                    "max r_hat": conv.max_r_hat if conv else np.nan,
+                    "min ESS": min(conv.min_ess_bulk, conv.min_ess_tail) if conv else np.nan,
+                    "converged": "yes" if f.converged else "**NO**",
+                    "agrees": "yes" if f.agrees else "**NO**",
+                    "files": f"[{f.folder}/]({f.folder}/)",
+                }
+            )
+        table = pd.DataFrame(rows).set_index("prior_sigma")
+        lines += [
+            "## Sweep over prior_sigma",
+            "",
+            "Small σ is a strong penalty (coefficients pulled to 0); large σ approaches least squares.",
+            "",
+            markdown_table(table, digits=4),
+            "",
+            "![regularisation path](regularisation_path.png)",
+            "",
+            "All tables in one file: [sweep.csv](sweep.csv).",
+            "",
+        ]
+        for f in result.fits:
+            lines += _fit_section(f, f"## σ = {f.prior_sigma:g}")
+    else:
+        lines += _fit_section(result.fits[0], "## Result")
+    Path(path).write_text("\n".join(lines), encoding="utf-8")
+
+
+def _penalty_value(fit: FitResult) -> str:
+    ridge = fit.comparison.ridge_estimator
+    if hasattr(ridge, "alpha"):
+        return f"λ = {ridge.alpha:.4g}"
+    return f"C = {ridge.C:.4g}"

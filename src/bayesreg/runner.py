@@ -1,0 +1,331 @@
+"""Run a spec: fit every ``prior_sigma``, compare with ridge, and write files and a report.
+
+Nothing is printed here; progress goes to an optional callback. Output is written into a temporary
+sibling of the output folder and renamed into place only when every file has been written, so an
+error or an interrupt leaves no half-written output and (with ``force=True``) the previous output
+is replaced only after the new one is complete.
+
+Files of one fit (at the top of the output folder, or in ``sigma_<σ>/`` for each fit of a sweep):
+
+``posterior.nc``      the posterior, ``xarray.open_datatree("posterior.nc")`` (not for method "map")
+``comparison.csv``    :attr:`bayesreg.compare.RidgeComparison.table`
+``summary.csv``       ``arviz.summary`` of the posterior (not for method "map")
+``coefficients.png``  ridge vs MAP vs posterior mean and HDI
+``rank.png``          ArviZ rank plots of the chains (not for method "map")
+
+and at the top: ``report.md``, ``spec.toml`` (a copy of the spec), and for a sweep ``sweep.csv``
+(all tables, with a ``prior_sigma`` column) and ``regularisation_path.png``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bayesreg.datasets import Dataset, load_data
+from bayesreg.spec import Spec
+
+__all__ = ["FitResult", "OutputExistsError", "RunResult", "default_out_dir", "run_spec"]
+
+EXIT_OK = 0
+EXIT_NOT_CONVERGED = 1
+
+Progress = Callable[[str], None]
+
+
+class OutputExistsError(FileExistsError):
+    """The output folder exists and ``force`` was not given."""
+
+
+@dataclass
+class FitResult:
+    """One fit of a run (one ``prior_sigma``).
+
+    Attributes
+    ----------
+    prior_sigma : float
+    folder : str
+        Where its files are, relative to the output folder ("" for a single fit).
+    comparison : RidgeComparison
+    estimator : BayesianLinearRegression or BayesianLogisticRegression
+        The fitted estimator.
+    warnings : list of str
+        Convergence warnings raised while fitting.
+    files : list of str
+        Files written, relative to the output folder.
+    seconds : float
+        Wall time of the fit.
+    """
+
+    prior_sigma: float
+    folder: str
+    comparison: Any
+    estimator: Any
+    warnings: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def converged(self) -> bool:
+        """The MAP optimizer and (if any) the sampler passed their convergence checks."""
+        conv = self.comparison.convergence
+        return bool(self.estimator.map_converged_) and (conv is None or conv.converged)
+
+    @property
+    def agrees(self) -> bool:
+        """The comparison's verdict (:attr:`RidgeComparison.agrees`)."""
+        return bool(self.comparison.agrees)
+
+
+@dataclass
+class RunResult:
+    """What :func:`run_spec` did.
+
+    Attributes
+    ----------
+    spec : Spec
+    out_dir : pathlib.Path
+        The output folder (complete, in place).
+    fits : list of FitResult
+    data_description : str
+    """
+
+    spec: Spec
+    out_dir: Path
+    fits: list[FitResult]
+    data_description: str
+
+    @property
+    def converged(self) -> bool:
+        """Every fit converged."""
+        return all(f.converged for f in self.fits)
+
+    @property
+    def agrees(self) -> bool:
+        """Every fit agrees with its ridge twin."""
+        return all(f.agrees for f in self.fits)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every fit converged and agrees with ridge, else 1."""
+        return EXIT_OK if self.converged and self.agrees else EXIT_NOT_CONVERGED
+
+    @property
+    def report(self) -> Path:
+        """Path of ``report.md``."""
+        return self.out_dir / "report.md"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _sigma_folder(sigma: float) -> str:
+    return f"sigma_{sigma:g}"
+
+
+def _estimator(spec: Spec, sigma: float, progressbar: bool):
+    if spec.model.kind == "linear":
+        from bayesreg.linear import BayesianLinearRegression
+
+        return BayesianLinearRegression(**spec.estimator_params(sigma, progressbar=progressbar))
+    from bayesreg.logistic import BayesianLogisticRegression
+
+    return BayesianLogisticRegression(**spec.estimator_params(sigma, progressbar=progressbar))
+
+
+def _fit_one(spec: Spec, data: Dataset, sigma: float, progressbar: bool):
+    """Fit and compare, recording bayesreg's convergence warnings instead of letting them escape."""
+    from bayesreg.compare import compare_with_ridge
+    from bayesreg.exceptions import ConvergenceWarning
+
+    est = _estimator(spec, sigma, progressbar)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        est.fit(data.X, data.y)
+        comparison = compare_with_ridge(est, data.X, data.y)
+    ours = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for w in caught:
+        if w not in ours:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return est, comparison, [str(w.message) for w in ours]
+
+
+def _write_fit_files(est, comparison, folder: Path) -> list[str]:
+    """posterior.nc, comparison.csv, summary.csv, coefficients.png, rank.png; returns their names."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from bayesreg.plotting import plot_coefficients
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    comparison.table.to_csv(folder / "comparison.csv")
+    written.append("comparison.csv")
+
+    n_rows = len(comparison.table)
+    fig = Figure(figsize=(7.5, 0.45 * n_rows + 1.8), layout="constrained")
+    plot_coefficients(comparison, ax=fig.subplots())
+    fig.savefig(folder / "coefficients.png", dpi=110)
+    written.append("coefficients.png")
+
+    if est.idata_ is not None:
+        import arviz as az
+        import matplotlib.pyplot as plt
+
+        est.idata_.to_netcdf(folder / "posterior.nc")
+        written.append("posterior.nc")
+        az.summary(est.idata_, round_to="none").to_csv(folder / "summary.csv")
+        written.append("summary.csv")
+        var_names = [v for v in ("coef", "intercept", "noise_sigma") if v in est.idata_["posterior"]]
+        post = est.idata_["posterior"]
+        n_panels = sum(int(np.prod([post[v].sizes[d] for d in post[v].dims[2:]])) for v in var_names)
+        rows = -(-n_panels // 4)
+        pc = az.plot_rank(
+            est.idata_,
+            var_names=var_names,
+            figure_kwargs={"figsize": (12, 2.7 * rows), "layout": "constrained"},
+        )
+        pc.savefig(folder / "rank.png", dpi=80)
+        plt.close(pc.viz["figure"].item())
+        written.append("rank.png")
+    return written
+
+
+def _commit(tmp: Path, out_dir: Path) -> None:
+    """Move the finished ``tmp`` to ``out_dir``, replacing an old one only at this point."""
+    if out_dir.exists():
+        old = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}"
+        out_dir.rename(old)
+        tmp.rename(out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(out_dir)
+
+
+def run_spec(
+    spec: Spec,
+    out_dir: str | Path,
+    *,
+    force: bool = False,
+    progressbar: bool = True,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Fit the spec's model(s), compare each with ridge, and write files and ``report.md``.
+
+    Parameters
+    ----------
+    spec : Spec
+        A parsed spec (see :func:`bayesreg.spec.load_spec`).
+    out_dir : str or pathlib.Path
+        The output folder; it must not exist unless ``force`` is True.
+    force : bool, default False
+        Replace an existing output folder (only once the new run has been written).
+    progressbar : bool, default True
+        Show the sampler's progress bar.
+    progress : callable, optional
+        Called with one line of text at each step (loading, each fit of a sweep, writing).
+
+    Returns
+    -------
+    RunResult
+        ``exit_code`` is 0 when everything converged and agrees with ridge, else 1; the files
+        are written either way.
+
+    Raises
+    ------
+    OutputExistsError
+        ``out_dir`` exists and ``force`` is False (checked before any fitting).
+    SpecError
+        The data does not fit the spec.
+
+    Examples
+    --------
+    >>> from bayesreg.spec import load_spec
+    >>> result = run_spec(load_spec("models/diabetes_known_noise.toml"), "runs/diabetes")  # doctest: +SKIP
+    >>> result.exit_code, result.report  # doctest: +SKIP
+    (0, PosixPath('runs/diabetes/report.md'))
+    """
+    from bayesreg.report import write_report
+
+    say = progress or (lambda message: None)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not force:
+        raise OutputExistsError(f"output folder {out_dir} exists; pass --force to replace it")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputExistsError(f"output path {out_dir} exists and is not a folder")
+
+    say(f"loading data: {spec.data.label}")
+    data = load_data(spec)
+    say(data.description)
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # A hidden sibling (same file system, so the final rename is atomic); mkdir honours the umask.
+    tmp = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        fits = []
+        sigmas = spec.model.prior_sigma
+        for i, sigma in enumerate(sigmas, start=1):
+            step = f"[{i}/{len(sigmas)}] prior_sigma={sigma:g}"
+            settings = spec.method
+            if spec.method == "mcmc":
+                settings += f", {spec.chains} chains x {spec.draws} draws ({spec.tune} tune)"
+            say(f"{step}: fitting {spec.model.kind} model ({settings})")
+            start = time.perf_counter()
+            est, comparison, caught = _fit_one(spec, data, sigma, progressbar)
+            seconds = time.perf_counter() - start
+            folder = _sigma_folder(sigma) if spec.is_sweep else ""
+            files = _write_fit_files(est, comparison, tmp / folder)
+            fit = FitResult(sigma, folder, comparison, est, caught, files, seconds)
+            fits.append(fit)
+            state = "converged" if fit.converged else "NOT CONVERGED"
+            agree = "agrees with ridge" if fit.agrees else "does NOT agree with ridge"
+            gap = f"max |MAP - ridge| = {comparison.max_abs_diff_map:.2g}"
+            say(f"{step}: {state}, {agree}, {gap} ({seconds:.1f} s)")
+
+        result = RunResult(spec=spec, out_dir=out_dir, fits=fits, data_description=data.description)
+        if spec.is_sweep:
+            _write_sweep_files(fits, tmp)
+        shutil.copyfile(spec.path, tmp / "spec.toml")
+        write_report(result, tmp / "report.md")
+        say(f"writing {out_dir}")
+        _commit(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return result
+
+
+def _write_sweep_files(fits: list[FitResult], folder: Path) -> None:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from bayesreg.plotting import plot_regularisation_path
+
+    tables = {f.prior_sigma: f.comparison.table for f in fits}
+    long = pd.concat(
+        [t.assign(prior_sigma=s).reset_index().set_index(["prior_sigma", "term"]) for s, t in tables.items()]
+    )
+    long.to_csv(folder / "sweep.csv")
+    fig = Figure(figsize=(7.5, 5.0), layout="constrained")
+    plot_regularisation_path(tables, column="map", ax=fig.subplots())
+    fig.savefig(folder / "regularisation_path.png", dpi=110)
+
+
+def default_out_dir(spec: Spec) -> Path:
+    """``runs/<spec name>`` under the current folder.
+
+    Examples
+    --------
+    >>> from bayesreg.spec import parse_spec
+    >>> default_out_dir(parse_spec({"schema_version": 1, "data": {"dataset": "diabetes"}}, "m/a.toml"))
+    PosixPath('runs/a')
+    """
+    return Path("runs") / spec.name
