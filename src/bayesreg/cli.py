@@ -1,0 +1,195 @@
+"""The ``bayesreg`` command: run, validate and list model specs.
+
+``bayesreg run SPEC`` fits the model(s) a spec describes and writes a report folder;
+``bayesreg validate SPEC`` checks a spec and its data without fitting; ``bayesreg list`` shows the
+specs under ``models/``. Only the standard library and :mod:`bayesreg.spec` are imported up front,
+so ``--help`` is instant; PyMC loads when a fit starts.
+
+Exit codes
+----------
+0  the run converged and every MAP agrees with its sklearn twin (or: the spec is valid)
+1  the report was written, but a fit did not converge or did not agree with ridge
+2  bad spec, bad data, bad usage, or the output folder exists (without ``--force``)
+3  the run failed with an unexpected error; nothing was written
+130  interrupted (Ctrl-C); nothing was written
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bayesreg.spec import SpecError, load_spec
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_NOT_CONVERGED, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+_EPILOG = """\
+exit codes: 0 ok; 1 report written but not converged / MAP not equal to ridge;
+2 bad spec, data or usage (or output exists without --force); 3 unexpected failure; 130 interrupted.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bayesreg",
+        description="Fit Bayesian linear/logistic regression from a TOML spec and compare it with ridge.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,validate,list}")
+
+    run = sub.add_parser(
+        "run",
+        help="fit a spec and write posterior, tables, figures and report.md",
+        description="Fit the model(s) of SPEC, compare with sklearn ridge, and write an output folder.",
+        epilog=_EPILOG,
+    )
+    run.add_argument("spec", metavar="SPEC", help="a TOML spec, e.g. models/diabetes_known_noise.toml")
+    run.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: runs/<spec name>)")
+    run.add_argument("--seed", type=int, metavar="N", help="override the spec's seed")
+    run.add_argument("--force", action="store_true", help="replace DIR if it exists (after the run succeeds)")
+    run.add_argument("--draws", type=int, metavar="N", help="override sampler.draws (e.g. quick checks)")
+    run.add_argument("--tune", type=int, metavar="N", help="override sampler.tune")
+    run.add_argument("--chains", type=int, metavar="N", help="override sampler.chains")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress lines or progress bars")
+    run.add_argument("--debug", action="store_true", help="show a traceback on unexpected errors")
+
+    validate = sub.add_parser(
+        "validate",
+        help="check specs and their data without fitting",
+        description="Check each SPEC (schema, types, files, columns, target) without fitting.",
+    )
+    validate.add_argument("specs", nargs="+", metavar="SPEC")
+
+    lister = sub.add_parser("list", help="list the specs in a folder, one line each")
+    lister.add_argument("--dir", type=Path, default=Path("models"), help="folder of specs (default: models)")
+    return parser
+
+
+def _version() -> str:
+    from bayesreg import __version__
+
+    return __version__
+
+
+def _error(message: str) -> None:
+    print(f"bayesreg: error: {message}", file=sys.stderr)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from bayesreg.datasets import load_data
+
+    status = EXIT_OK
+    for path in args.specs:
+        try:
+            spec = load_spec(path)
+            data = load_data(spec)
+        except SpecError as exc:
+            _error(f"{path}: {exc}")
+            status = EXIT_USAGE
+            continue
+        fits = len(spec.model.prior_sigma)
+        what = f"{spec.model.kind}, {spec.method}, {fits} fit{'s' * (fits > 1)}"
+        print(f"{path}: ok ({what}; {data.description})")
+    return status
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    folder: Path = args.dir
+    if not folder.is_dir():
+        _error(f"no folder {folder}; pass --dir DIR")
+        return EXIT_USAGE
+    paths = sorted(folder.rglob("*.toml"))
+    if not paths:
+        print(f"no specs (*.toml) in {folder}")
+        return EXIT_OK
+    width = max(len(str(p)) for p in paths)
+    for path in paths:
+        try:
+            spec = load_spec(path)
+        except SpecError as exc:
+            print(f"{path!s:<{width}}  INVALID: {exc}")
+            continue
+        sigmas = spec.model.prior_sigma
+        sweep = f"sweep of {len(sigmas)} prior_sigma" if spec.is_sweep else f"prior_sigma={sigmas[0]:g}"
+        what = f"{spec.model.kind}/{spec.method}, {sweep}"
+        print(f"{path!s:<{width}}  {what:<34}  {spec.description or spec.data.label}")
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    try:
+        spec = load_spec(args.spec).with_overrides(
+            seed=args.seed, draws=args.draws, tune=args.tune, chains=args.chains
+        )
+    except SpecError as exc:
+        _error(f"{args.spec}: {exc}")
+        return EXIT_USAGE
+
+    # Figures are written to files; never open windows.
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    if args.quiet:
+        logging.getLogger("pymc").setLevel(logging.WARNING)
+    from bayesreg.runner import OutputExistsError, default_out_dir, run_spec
+
+    out = args.out if args.out is not None else default_out_dir(spec)
+
+    def progress(message: str) -> None:
+        if not args.quiet:
+            print(f"bayesreg: {message}", file=sys.stderr, flush=True)
+
+    try:
+        result = run_spec(spec, out, force=args.force, progressbar=not args.quiet, progress=progress)
+    except SpecError as exc:
+        _error(f"{args.spec}: {exc}")
+        return EXIT_USAGE
+    except OutputExistsError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _error("interrupted; nothing was written")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if args.debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _error(f"run failed, nothing was written: {type(exc).__name__}: {first} (rerun with --debug)")
+        return EXIT_FAILED
+
+    if result.exit_code == EXIT_OK:
+        verdict = "converged; MAP = ridge"
+    elif not result.converged:
+        verdict = "NOT CONVERGED (see the top of the report)"
+    else:
+        verdict = "does NOT agree with ridge (see the report)"
+    print(f"{result.report}  [{verdict}]")
+    return result.exit_code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``bayesreg`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    Examples
+    --------
+    >>> main(["validate", "no/such.toml"])  # doctest: +SKIP
+    bayesreg: error: no/such.toml: spec file not found: no/such.toml
+    2
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
+    command = {"run": _cmd_run, "validate": _cmd_validate, "list": _cmd_list}[args.command]
+    return command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
