@@ -23,7 +23,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from bayesreg._dims import FEATURE_DIM, INTERCEPT_LABEL, OBS_DIM
+from bayesreg._dims import FEATURE_DIM, INTERCEPT_LABEL
 from bayesreg.conjugate import SufficientStats
 
 __all__ = ["FEATURE_DIM", "Whitening", "build_linear_model", "build_logistic_model"]
@@ -117,11 +117,14 @@ def build_logistic_model(
 ) -> pm.Model:
     """Bernoulli-logit regression with a row-wise likelihood on ``y01`` in {0, 1}."""
     x_mean = X.mean(axis=0) if fit_intercept else np.zeros(X.shape[1])
-    coords = _coords(feature_names, fit_intercept) | {OBS_DIM: np.arange(X.shape[0])}
-    with pm.Model(coords=coords) as model:
+    # No named row dimension: the row count stays out of the graph, so one compiled objective
+    # serves every data set with the same columns (the estimator builds observed_data itself).
+    with pm.Model(coords=_coords(feature_names, fit_intercept)) as model:
         coef, intercept_c = _location_parameters(feature_names, prior_sigma, fit_intercept, whitening)
-        Xc = pm.Data("X_centered", X - x_mean, dims=(OBS_DIM, FEATURE_DIM))
-        pm.Bernoulli("y", logit_p=intercept_c + pt.dot(Xc, coef), observed=y01.astype(np.int64), dims=OBS_DIM)
+        Xc = pm.Data("X_centered", X - x_mean)
+        y_obs = pm.Data("y_observed", y01.astype(np.int64))
+        pm.Bernoulli("y", logit_p=intercept_c + pt.dot(Xc, coef), observed=y_obs)
         if fit_intercept:
-            pm.Deterministic("intercept", intercept_c - pt.dot(x_mean, coef))
+            x_mean_data = pm.Data("x_mean", x_mean)
+            pm.Deterministic("intercept", intercept_c - pt.dot(x_mean_data, coef))
     return model

@@ -146,6 +146,7 @@ def _objective_for(model: pm.Model, output_vars: Sequence[str], structure_key: H
     key = (
         structure_key,
         tuple(output_vars),
+        tuple((name, len(values)) for name, values in model.coords.items()),
         tuple((v.name, v.type) for v in model.value_vars),
         tuple((d.name, d.type) for d in model.data_vars),
     )

@@ -60,6 +60,12 @@ def _positive(name: str, value: ArrayLike) -> np.ndarray | float:
     return float(arr) if arr.ndim == 0 else arr
 
 
+def _sqrt(value: np.ndarray | float) -> np.ndarray | float:
+    """Square root that keeps Python floats as floats (so scalars print as plain numbers)."""
+    root = np.sqrt(value)
+    return float(root) if np.ndim(root) == 0 else root
+
+
 def _n_samples(n_samples: int) -> int:
     if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 1:
         raise ValueError(f"The 'n_samples' argument must be an integer >= 1. Got {n_samples!r}.")
@@ -100,7 +106,7 @@ def sigma_from_ridge_alpha(ridge_alpha: ArrayLike, noise_sigma: ArrayLike) -> fl
     >>> sigma_from_ridge_alpha(ridge_alpha=0.25, noise_sigma=1.0)
     2.0
     """
-    return _positive("noise_sigma", noise_sigma) / np.sqrt(_positive("ridge_alpha", ridge_alpha))
+    return _positive("noise_sigma", noise_sigma) / _sqrt(_positive("ridge_alpha", ridge_alpha))
 
 
 # --- logistic regression ---------------------------------------------------------------------------
@@ -125,7 +131,7 @@ def sigma_from_logistic_C(C: ArrayLike) -> float | np.ndarray:
     >>> sigma_from_logistic_C(9.0)
     3.0
     """
-    return float(np.sqrt(_positive("C", C))) if np.ndim(C) == 0 else np.sqrt(_positive("C", C))
+    return _sqrt(_positive("C", C))
 
 
 # --- mean-loss penalties ---------------------------------------------------------------------------
@@ -177,7 +183,7 @@ def sigma_from_sgd_classifier_alpha(sgd_alpha: ArrayLike, n_samples: int) -> flo
     >>> sigma_from_sgd_classifier_alpha(1.0, n_samples=4)
     0.5
     """
-    return 1.0 / np.sqrt(_n_samples(n_samples) * _positive("sgd_alpha", sgd_alpha))
+    return 1.0 / _sqrt(_n_samples(n_samples) * _positive("sgd_alpha", sgd_alpha))
 
 
 def mean_loss_lambda_from_sigma(
@@ -215,7 +221,9 @@ def weight_decay_step(
     """One step of the seed note's update ``θ ← θ − η (∇L_task + 2λθ)``.
 
     The penalty alone pulls θ toward zero by the factor ``1 − 2ηλ`` per step, whatever the task
-    gradient: with η = 0.01 and λ = 0.1 that is 2% of θ, so θ = 10 becomes 9.8.
+    gradient. With the note's numbers, η = 0.01 and λ = 0.1, that factor is 0.998: θ = 10 becomes
+    9.98, a 0.2% pull. (The note writes ``0.02·θ`` and "2%", but ``0.01 · 2 · 0.1 = 0.002``; a 2%
+    pull per step needs ``2ηλ = 0.02``, e.g. η = 0.1 or λ = 1.)
 
     Parameters
     ----------
@@ -236,6 +244,8 @@ def weight_decay_step(
     Examples
     --------
     >>> weight_decay_step(10.0, task_gradient=0.0, learning_rate=0.01, mean_loss_lambda=0.1)
+    9.98
+    >>> weight_decay_step(10.0, task_gradient=0.0, learning_rate=0.1, mean_loss_lambda=0.1)
     9.8
     """
     eta = _positive("learning_rate", learning_rate)
@@ -318,8 +328,8 @@ def sigmas_from_bayesian_ridge(
     >>> sigmas_from_bayesian_ridge(alpha_=4.0, lambda_=0.25)
     (2.0, 0.5)
     """
-    prior = 1.0 / np.sqrt(_positive("lambda_", lambda_))
-    noise = 1.0 / np.sqrt(_positive("alpha_", alpha_))
+    prior = 1.0 / _sqrt(_positive("lambda_", lambda_))
+    noise = 1.0 / _sqrt(_positive("alpha_", alpha_))
     if np.ndim(prior) == 0 and np.ndim(noise) == 0:
         return float(prior), float(noise)
     return prior, noise

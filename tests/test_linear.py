@@ -1,0 +1,189 @@
+"""BayesianLinearRegression against exact answers: Ridge, the conjugate posterior, its own MCSE."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+from conftest import DIABETES_NOISE, DIABETES_PRIOR
+from sklearn.linear_model import Ridge
+
+from bayesreg import BayesianLinearRegression, ConvergenceWarning, priors
+
+
+def rel_max_diff(a, b):
+    return np.max(np.abs(np.asarray(a) - np.asarray(b))) / np.max(np.abs(b))
+
+
+# --- MAP == ridge ---------------------------------------------------------------------------------
+
+
+def test_map_equals_ridge_on_diabetes(diabetes):
+    X, y = diabetes
+    est = BayesianLinearRegression(DIABETES_PRIOR, noise_sigma=DIABETES_NOISE, method="map").fit(X, y)
+    ridge = Ridge(alpha=priors.ridge_alpha_from_sigma(DIABETES_PRIOR, DIABETES_NOISE)).fit(X, y)
+    assert est.map_converged_
+    assert rel_max_diff(est.map_coef_, ridge.coef_) < 1e-6
+    assert est.map_intercept_ == pytest.approx(ridge.intercept_, rel=1e-6)
+
+
+def test_map_equals_ridge_on_raw_unscaled_diabetes():
+    # sklearn's own scaling (columns of norm 1, coefficients in the hundreds) and a weak prior.
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    est = BayesianLinearRegression(500.0, noise_sigma=54.0, method="map").fit(X, y)
+    ridge = Ridge(alpha=54.0**2 / 500.0**2).fit(X, y)
+    assert rel_max_diff(est.map_coef_, ridge.coef_) < 1e-6
+
+
+def test_map_equals_ridge_when_p_exceeds_n(wide_problem):
+    X, y = wide_problem
+    est = BayesianLinearRegression(1.0, noise_sigma=0.5, method="map").fit(X, y)
+    ridge = Ridge(alpha=0.25).fit(X, y)
+    assert X.shape[1] > X.shape[0]
+    assert est.map_converged_
+    assert rel_max_diff(est.map_coef_, ridge.coef_) < 1e-6
+    assert est.map_intercept_ == pytest.approx(ridge.intercept_, rel=1e-6)
+
+
+def test_exact_equals_ridge_to_1e10(diabetes, wide_problem):
+    for X, y, sigma, noise in [(*diabetes, DIABETES_PRIOR, DIABETES_NOISE), (*wide_problem, 1.0, 0.5)]:
+        est = BayesianLinearRegression(sigma, noise_sigma=noise, method="exact", random_state=0).fit(X, y)
+        ridge = est.ridge_equivalent().fit(X, y)
+        np.testing.assert_allclose(est.coef_, ridge.coef_, rtol=1e-10, atol=0)
+        assert est.intercept_ == pytest.approx(ridge.intercept_, rel=1e-10)
+
+
+def test_unknown_noise_map_is_ridge_at_map_noise(diabetes):
+    X, y = diabetes
+    est = BayesianLinearRegression(DIABETES_PRIOR, method="map").fit(X, y)
+    sigma_hat = est.map_noise_sigma_
+    ridge = Ridge(alpha=sigma_hat**2 / DIABETES_PRIOR**2).fit(X, y)
+    assert rel_max_diff(est.map_coef_, ridge.coef_) < 1e-5
+    # σ̂ is a stationary point of the profile: residual-based check of the noise MAP.
+    # d/dσ [−n log σ − RSS/(2σ²) − σ²/(2s²)] = 0  ⇒  n σ² + σ⁴/s² = RSS.
+    resid = y - ridge.predict(X)
+    s = np.std(y)
+    assert len(y) * sigma_hat**2 + sigma_hat**4 / s**2 == pytest.approx(resid @ resid, rel=1e-8)
+    # And it is not the prior-free least-squares noise: the equivalence needs the MAP value.
+    assert est.ridge_equivalent().alpha == pytest.approx(sigma_hat**2 / DIABETES_PRIOR**2, rel=1e-12)
+
+
+# --- NUTS against the exact posterior --------------------------------------------------------------
+
+
+def test_nuts_posterior_matches_exact(diabetes_known_mcmc):
+    import arviz as az
+
+    est = diabetes_known_mcmc
+    exact = est.exact_posterior_
+    post = est.idata_["posterior"]
+    mcse = az.mcse(post.to_dataset())
+    coef_mcse = mcse["coef"].values
+    assert est.convergence_.converged
+    assert est.convergence_.max_r_hat <= 1.01
+    z = (est.coef_ - exact.coef_mean) / coef_mcse
+    assert np.all(np.abs(z) < 4), z
+    z_intercept = (est.intercept_ - exact.intercept_mean) / float(mcse["intercept"])
+    assert abs(z_intercept) < 4
+    np.testing.assert_allclose(est.coef_sd_, exact.coef_sd, rtol=0.10)
+
+
+def test_idata_groups_and_named_coords(diabetes_known_mcmc, diabetes):
+    X, y = diabetes
+    idata = diabetes_known_mcmc.idata_
+    assert isinstance(idata, xr.DataTree)
+    for group in ("posterior", "sample_stats", "observed_data", "log_likelihood"):
+        assert group in idata.children
+    assert list(idata["posterior"]["feature"].values) == list(X.columns)
+    assert set(idata["posterior"].data_vars) == {"coef", "intercept"}
+    assert idata["posterior"]["coef"].dims == ("chain", "draw", "feature")
+    assert idata["log_likelihood"]["y"].shape == (4, 500, len(y))
+    np.testing.assert_array_equal(idata["observed_data"]["y"].values, y.to_numpy())
+    # Pointwise log likelihood of the first draw, recomputed by hand.
+    coef = idata["posterior"]["coef"].values[0, 0]
+    b = float(idata["posterior"]["intercept"].values[0, 0])
+    resid = y.to_numpy() - b - X.to_numpy() @ coef
+    expected = -0.5 * (resid / DIABETES_NOISE) ** 2 - np.log(DIABETES_NOISE) - 0.5 * np.log(2 * np.pi)
+    np.testing.assert_allclose(idata["log_likelihood"]["y"].values[0, 0], expected, rtol=1e-12)
+
+
+def test_loo_runs_on_the_log_likelihood(diabetes_known_mcmc):
+    import arviz as az
+
+    loo = az.loo(diabetes_known_mcmc.idata_)
+    assert np.isfinite(loo.elpd)
+    assert np.all(loo.pareto_k.values < 0.7)
+
+
+def test_predict_matches_exact_predictive(diabetes_known_mcmc, diabetes):
+    X, _ = diabetes
+    est = diabetes_known_mcmc
+    mean, sd = est.predict(X.iloc[:5], return_std=True)
+    exact_mean, exact_sd = est.exact_posterior_.predict(X.iloc[:5].to_numpy(), return_std=True)
+    # Predictive mean is a linear function of the coefficient draws: its MCSE is at most the sum
+    # of |x_j| · mcse_j, bounded here by 4 · (posterior sd of mu) / √(min ESS).
+    mu_sd = np.sqrt(exact_sd**2 - DIABETES_NOISE**2)
+    assert np.all(np.abs(mean - exact_mean) < 4 * mu_sd / np.sqrt(est.convergence_.min_ess_bulk) * 3)
+    np.testing.assert_allclose(sd, exact_sd, rtol=0.01)  # noise dominates the predictive sd
+    assert est.predict(X.iloc[:5]).shape == (5,)
+
+
+def test_unknown_noise_posterior(diabetes_unknown_mcmc, diabetes):
+    X, y = diabetes
+    est = diabetes_unknown_mcmc
+    assert est.convergence_.converged
+    assert "noise_sigma" in est.idata_["posterior"]
+    draws = est.idata_["posterior"]["noise_sigma"].values.ravel()
+    assert est.noise_sigma_ == pytest.approx(draws.mean(), rel=1e-12)
+    # The MAP coefficients are ridge at the MAP noise, and the noise MAP is inside the posterior bulk.
+    ridge = Ridge(alpha=est.map_noise_sigma_**2 / DIABETES_PRIOR**2).fit(X, y)
+    assert rel_max_diff(est.map_coef_, ridge.coef_) < 1e-5
+    assert np.quantile(draws, 0.1) < est.map_noise_sigma_ < np.quantile(draws, 0.9)
+
+
+def test_same_seed_same_draws(diabetes):
+    X, y = diabetes
+    kwargs = dict(noise_sigma=DIABETES_NOISE, draws=50, tune=50, chains=2, progressbar=False)
+
+    def draws(seed):
+        est = BayesianLinearRegression(DIABETES_PRIOR, random_state=seed, **kwargs)
+        with warnings.catch_warnings():  # 100 draws: this test is about seeds, not convergence
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return est.fit(X, y).idata_["posterior"]["coef"].values
+
+    np.testing.assert_array_equal(draws(11), draws(11))
+    assert not np.array_equal(draws(11), draws(12))
+
+
+def test_exact_method_draws_are_reproducible_and_exact(diabetes):
+    X, y = diabetes
+    est = BayesianLinearRegression(DIABETES_PRIOR, noise_sigma=DIABETES_NOISE, method="exact", random_state=4)
+    a = est.fit(X, y).idata_["posterior"]["coef"].values
+    b = est.fit(X, y).idata_["posterior"]["coef"].values
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (4, 1000, 10)
+    sd = est.exact_posterior_.coef_sd
+    assert np.all(np.abs(a.reshape(-1, 10).mean(0) - est.coef_) < 4 * sd / np.sqrt(4000))
+
+
+def test_no_intercept_fit(wide_problem):
+    X, y = wide_problem
+    est = BayesianLinearRegression(1.0, noise_sigma=0.5, fit_intercept=False, method="map").fit(X, y)
+    ridge = Ridge(alpha=0.25, fit_intercept=False).fit(X, y)
+    assert est.intercept_ == 0.0
+    assert rel_max_diff(est.map_coef_, ridge.coef_) < 1e-6
+
+
+def test_map_predict_std_uses_laplace(diabetes):
+    X, y = diabetes
+    est = BayesianLinearRegression(DIABETES_PRIOR, noise_sigma=DIABETES_NOISE, method="map").fit(X, y)
+    mean, sd = est.predict(X.iloc[:4], return_std=True)
+    exact_mean, exact_sd = est.exact_posterior_.predict(X.iloc[:4].to_numpy(), return_std=True)
+    # With known noise the posterior is Gaussian, so the Laplace approximation is exact.
+    np.testing.assert_allclose(mean, exact_mean, rtol=1e-8)
+    np.testing.assert_allclose(sd, exact_sd, rtol=1e-8)
+    np.testing.assert_allclose(est.coef_sd_, est.exact_posterior_.coef_sd, rtol=1e-8)
