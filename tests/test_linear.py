@@ -7,10 +7,10 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import DIABETES_NOISE, DIABETES_PRIOR
 from sklearn.linear_model import Ridge
 
 from bayesreg import BayesianLinearRegression, ConvergenceWarning, priors
+from conftest import DIABETES_NOISE, DIABETES_PRIOR
 
 
 def rel_max_diff(a, b):
