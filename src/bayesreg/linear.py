@@ -188,8 +188,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         sd = float(np.std(y))
         if self.noise_sigma is None and not sd > 0:
             raise ValueError(
-                "y is constant, so its sd cannot set the scale of the noise prior: pass "
-                "noise_prior_sigma=<float> (or a known noise_sigma)."
+                f"y is constant (n_samples={y.shape[0]}), so its sd cannot set the scale of the "
+                "noise prior: pass noise_prior_sigma=<float> (or a known noise_sigma)."
             )
         return sd
 

@@ -8,6 +8,7 @@ import numpy as np
 from scipy.special import expit, log_expit
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
 
 from bayesreg import priors
 from bayesreg._base import COMMON_CONSTRAINTS, BayesianRegressionBase
@@ -97,7 +98,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         self.classes_ = np.unique(y)
         if self.classes_.size != 2:
             raise ValueError(
-                f"y must hold exactly two classes for BayesianLogisticRegression; got "
+                "Only binary classification is supported: y must hold exactly two classes for "
+                f"BayesianLogisticRegression; got "
                 f"{self.classes_.size} class(es): {self.classes_.tolist()[:10]}. Use a binary "
                 "target (multinomial models are not supported)."
             )
@@ -152,6 +154,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
 
     def predict(self, X: Any) -> np.ndarray:
         """The more probable label of each row under :meth:`predict_proba`."""
+        check_is_fitted(self)
         return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
 
     def ridge_equivalent(self):
