@@ -1,0 +1,47 @@
+"""The MAP optimizer's own convergence check and the compiled-objective cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytest
+from sklearn.linear_model import Ridge
+
+from bayesreg import BayesianLinearRegression, BayesianLogisticRegression, OptimizerWarning
+from bayesreg.inference import find_map
+
+
+def test_unbounded_density_is_reported_not_converged():
+    with pm.Model() as model:
+        x = pm.Flat("x")
+        pm.Potential("ramp", x**3)  # increases forever: there is no mode
+    with pytest.warns(OptimizerWarning, match="did not converge"):
+        result = find_map(model, location_vars=["x"], output_vars=["x"])
+    assert not result.converged
+
+
+def test_map_reaches_machine_precision_on_a_quadratic():
+    with pm.Model() as model:
+        pm.Normal("x", mu=3.0, sigma=0.01, shape=2)
+    result = find_map(model, location_vars=["x"], output_vars=["x"])
+    assert result.converged
+    np.testing.assert_allclose(result.values["x"], 3.0, rtol=1e-14)
+    np.testing.assert_allclose(result.location_cov, np.eye(2) * 1e-4, rtol=1e-10)
+
+
+def test_cached_objective_uses_each_fits_own_data():
+    # Same structure, different data: a stale cache would return the first fit's answer.
+    rng = np.random.default_rng(0)
+    for shift in (0.0, 5.0, -3.0):
+        X = rng.normal(loc=shift, size=(25, 3))
+        y = shift + X @ [1.0, -1.0, 2.0] + rng.normal(size=25)
+        lin = BayesianLinearRegression(1.0, noise_sigma=1.0, method="map").fit(X, y)
+        np.testing.assert_allclose(lin.map_coef_, Ridge(alpha=1.0).fit(X, y).coef_, rtol=1e-8)
+        labels = (y > np.median(y)).astype(int)
+        log = BayesianLogisticRegression(1.0, method="map").fit(X, labels)
+        np.testing.assert_allclose(log.map_coef_, log.ridge_equivalent().fit(X, labels).coef_[0], atol=1e-6)
+    # Different row counts reuse the logistic objective too.
+    log = BayesianLogisticRegression(1.0, method="map").fit(X[:20], labels[:20])
+    np.testing.assert_allclose(
+        log.map_coef_, log.ridge_equivalent().fit(X[:20], labels[:20]).coef_[0], atol=1e-6
+    )
