@@ -8,4 +8,4 @@ tolerances derived from the Monte Carlo standard error, so they still hold.
 
 import os
 
-os.environ.setdefault("BAYESREG_NOTEBOOK_DRAWS", "200")
+os.environ.setdefault("BAYESREG_NOTEBOOK_DRAWS", "600")
