@@ -261,9 +261,8 @@ def run_spec(
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputExistsError(f"output path {out_dir} exists and is not a folder")
 
-    say(f"loading data: {spec.data.label}")
-    data = load_data(spec)
-    say(data.description)
+    data = load_data(spec)  # before any progress line: a data error is then the only output
+    say(f"data: {data.description}")
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # A hidden sibling (same file system, so the final rename is atomic); mkdir honours the umask.

@@ -1,0 +1,200 @@
+"""Spec parsing and data loading: fast, no fitting."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bayesreg import BayesianLinearRegression, BayesianLogisticRegression
+from bayesreg.datasets import load_data
+from bayesreg.spec import SpecError, load_spec, parse_spec
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+MODEL_SPECS = sorted(MODELS.glob("*.toml"))
+
+BASE = """\
+schema_version = 1
+seed = 0
+[data]
+dataset = "diabetes"
+[model]
+kind = "linear"
+prior_sigma = 10.0
+noise_sigma = 54.0
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_models_folder_has_the_required_specs():
+    specs = {p.stem: load_spec(p) for p in MODEL_SPECS}
+    kinds = {
+        "diabetes known noise": any(
+            s.data.dataset == "diabetes" and s.model.noise_sigma is not None for s in specs.values()
+        ),
+        "diabetes unknown noise": any(
+            s.data.dataset == "diabetes" and s.model.noise_sigma is None for s in specs.values()
+        ),
+        "breast cancer logistic": any(
+            s.data.dataset == "breast_cancer" and s.model.kind == "logistic" for s in specs.values()
+        ),
+        "polynomial sweep": any(s.is_sweep and s.polynomial_degree > 1 for s in specs.values()),
+        "csv beside the spec": any(
+            s.data.csv is not None and s.data.csv.parent == MODELS for s in specs.values()
+        ),
+    }
+    assert kinds == dict.fromkeys(kinds, True)
+
+
+@pytest.mark.parametrize("path", MODEL_SPECS, ids=lambda p: p.stem)
+def test_every_model_spec_loads_its_data(path):
+    spec = load_spec(path)
+    data = load_data(spec)
+    assert len(data.X) == len(data.y) > 0
+    assert np.allclose(data.X.mean(), 0.0, atol=1e-10) == spec.standardize
+
+
+@pytest.mark.parametrize(
+    ("kind", "cls"), [("linear", BayesianLinearRegression), ("logistic", BayesianLogisticRegression)]
+)
+def test_spec_keys_map_one_to_one_onto_estimator_parameters(kind, cls):
+    extra = 'noise_sigma = "unknown"' if kind == "linear" else ""
+    spec = parse_spec(
+        tomllib.loads(
+            f'schema_version = 1\nseed = 7\n[data]\ndataset = "breast_cancer"\n'
+            f'[model]\nkind = "{kind}"\nprior_sigma = 2.5\n{extra}\n'
+            '[sampler]\nmethod = "map"\ndraws = 11\ntune = 12\nchains = 3\n'
+        ),
+        "x.toml",
+    )
+    params = spec.estimator_params(2.5, progressbar=False)
+    assert set(params) == set(cls().get_params())
+    assert params["random_state"] == 7
+    assert (params["draws"], params["tune"], params["chains"], params["method"]) == (11, 12, 3, "map")
+    cls(**params)  # accepted by the estimator as is
+
+
+def test_sweep_and_overrides(tmp_path):
+    spec = load_spec(write(tmp_path, BASE.replace("prior_sigma = 10.0", "prior_sigma = [0.1, 1, 10]")))
+    assert spec.is_sweep and spec.model.prior_sigma == (0.1, 1.0, 10.0)
+    quick = spec.with_overrides(draws=50, tune=20, chains=None, seed=3)
+    assert (quick.draws, quick.tune, quick.chains, quick.seed) == (50, 20, spec.chains, 3)
+    with pytest.raises(SpecError, match="--draws must be an integer >= 1"):
+        spec.with_overrides(draws=0)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("prior_sigma = 10.0", "prior_sigm = 10.0"),
+            "unknown key 'prior_sigm' in [model] (did you mean 'prior_sigma'?)",
+        ),
+        (("[model]", "[modle]"), "unknown key 'modle' at the top level (did you mean 'model'?)"),
+        (("seed = 0", "sed = 0"), "did you mean 'seed'?"),
+        (
+            ("prior_sigma = 10.0", 'prior_sigma = "big"'),
+            "model.prior_sigma must be a number > 0, got a string",
+        ),
+        (("prior_sigma = 10.0", "prior_sigma = -1"), "model.prior_sigma must be a number > 0, got -1"),
+        (("prior_sigma = 10.0", "prior_sigma = [1, 0]"), "model.prior_sigma[1] must be a number > 0"),
+        (("noise_sigma = 54.0", 'noise_sigma = "known"'), 'must be a number > 0 or "unknown"'),
+        (("seed = 0", "seed = 1.5"), "seed must be an integer >= 0, got a number"),
+        (('kind = "linear"', 'kind = "poisson"'), "model.kind must be one of 'linear', 'logistic'"),
+        (('dataset = "diabetes"', 'dataset = "diabetis"'), "(did you mean 'diabetes'?)"),
+        (("schema_version = 1", "schema_version = 2"), "schema_version 2 is not supported"),
+        (("schema_version = 1", ""), "missing schema_version"),
+        (('kind = "linear"', 'kind = "logistic"'), "model.noise_sigma is only for kind = 'linear'"),
+    ],
+)
+def test_bad_specs_raise_one_clear_line(tmp_path, change, message):
+    path = write(tmp_path, BASE.replace(*change))
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_sampler_types_are_checked(tmp_path):
+    for line, message in [
+        ("draws = 1.5", "sampler.draws must be an integer >= 1, got a number"),
+        ("tune = -1", "sampler.tune must be an integer in [0, 2**32)"),
+        ("chains = true", "sampler.chains must be an integer >= 1, got a boolean"),
+        ('method = "nuts"', "sampler.method must be one of 'mcmc', 'map', 'exact'"),
+        ("sample_kwargs = { draws = 5 }", "sample_kwargs may not set ['draws']"),
+    ]:
+        path = write(tmp_path, BASE + "[sampler]\n" + line + "\n")
+        with pytest.raises(SpecError) as info:
+            load_spec(path)
+        assert message in str(info.value), (line, str(info.value))
+
+
+def test_exact_needs_known_noise(tmp_path):
+    text = BASE.replace("noise_sigma = 54.0", 'noise_sigma = "unknown"') + '[sampler]\nmethod = "exact"\n'
+    with pytest.raises(SpecError, match=r'method = "exact" needs a known model\.noise_sigma'):
+        load_spec(write(tmp_path, text))
+
+
+def test_not_toml_and_missing_file(tmp_path):
+    with pytest.raises(SpecError, match="is not valid TOML"):
+        load_spec(write(tmp_path, "schema_version = = 1"))
+    with pytest.raises(SpecError, match="spec file not found"):
+        load_spec(tmp_path / "nope.toml")
+
+
+def csv_spec(tmp_path: Path, csv_text: str, data_lines: str, model: str = 'kind = "linear"') -> Path:
+    (tmp_path / "d.csv").write_text(csv_text)
+    return write(tmp_path, f'schema_version = 1\n[data]\ncsv = "d.csv"\n{data_lines}\n[model]\n{model}\n')
+
+
+def test_csv_relative_to_spec_with_default_features(tmp_path):
+    spec = load_spec(csv_spec(tmp_path, "a,b,y\n1,2,3\n2,1,4\n3,5,1\n", 'target = "y"'))
+    data = load_data(spec)
+    assert list(data.X.columns) == ["a", "b"] and data.y.tolist() == [3, 4, 1]
+
+
+def test_csv_errors(tmp_path):
+    with pytest.raises(SpecError, match=r"data.csv file not found: .*missing.csv"):
+        load_spec(write(tmp_path, 'schema_version = 1\n[data]\ncsv = "missing.csv"\ntarget = "y"\n'))
+    with pytest.raises(SpecError, match=r"data\.target is required"):
+        load_spec(csv_spec(tmp_path, "a,y\n1,2\n", ""))
+    spec = load_spec(csv_spec(tmp_path, "a,b,y\n1,2,3\n2,1,4\n", 'target = "price"'))
+    with pytest.raises(SpecError, match=r"column 'price' is not in d.csv; its columns are \['a', 'b', 'y'\]"):
+        load_data(spec)
+    spec = load_spec(csv_spec(tmp_path, "a,b,y\nx,2,3\nz,1,4\n", 'target = "y"'))
+    with pytest.raises(SpecError, match=r"feature columns \['a'\] of d.csv are not numeric"):
+        load_data(spec)
+    spec = load_spec(csv_spec(tmp_path, "a,y\n1,2\n,3\n", 'target = "y"'))
+    with pytest.raises(SpecError, match=r"missing values in columns \['a'\]"):
+        load_data(spec)
+
+
+def test_logistic_needs_a_binary_target(tmp_path):
+    spec = load_spec(
+        write(tmp_path, 'schema_version = 1\n[data]\ndataset = "diabetes"\n[model]\nkind = "logistic"\n')
+    )
+    with pytest.raises(SpecError, match=r"needs a binary target, but 'target' has 214 distinct values"):
+        load_data(spec)
+    ok = load_spec(csv_spec(tmp_path, "a,y\n1,yes\n2,no\n3,yes\n", 'target = "y"', 'kind = "logistic"'))
+    assert sorted(load_data(ok).y.unique()) == ["no", "yes"]
+
+
+def test_generated_curve_is_reproducible_and_expanded(tmp_path):
+    text = (
+        'schema_version = 1\n[data.generate]\nfunction = "cubic"\nn_samples = 12\nseed = 4\n'
+        "[preprocessing]\npolynomial_degree = 3\nstandardize = false\n"
+    )
+    a = load_data(load_spec(write(tmp_path, text)))
+    b = load_data(load_spec(write(tmp_path, text, "again.toml")))
+    assert list(a.X.columns) == ["x", "x^2", "x^3"]
+    np.testing.assert_array_equal(a.y, b.y)
+    np.testing.assert_allclose(a.X["x^3"], a.X["x"] ** 3)
+    other = load_data(load_spec(write(tmp_path, text.replace("seed = 4", "seed = 5"), "c.toml")))
+    assert not np.allclose(a.y, other.y)
