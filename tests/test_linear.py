@@ -187,3 +187,12 @@ def test_map_predict_std_uses_laplace(diabetes):
     np.testing.assert_allclose(mean, exact_mean, rtol=1e-8)
     np.testing.assert_allclose(sd, exact_sd, rtol=1e-8)
     np.testing.assert_allclose(est.coef_sd_, est.exact_posterior_.coef_sd, rtol=1e-8)
+
+
+def test_log_likelihood_can_be_skipped_for_many_rows(diabetes):
+    X, y = diabetes
+    est = BayesianLinearRegression(
+        DIABETES_PRIOR, noise_sigma=DIABETES_NOISE, method="exact", compute_log_likelihood=False
+    ).fit(X, y)
+    assert "log_likelihood" not in est.idata_.children
+    assert "observed_data" in est.idata_.children

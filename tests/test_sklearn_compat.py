@@ -31,7 +31,7 @@ def test_get_set_params_and_clone():
     assert params["prior_sigma"] == 2.0 and params["noise_sigma"] == 0.5
     assert set(params) == {
         "prior_sigma", "noise_sigma", "noise_prior_sigma", "fit_intercept", "method", "draws",
-        "tune", "chains", "random_state", "progressbar", "sample_kwargs",
+        "tune", "chains", "random_state", "progressbar", "sample_kwargs", "compute_log_likelihood",
     }  # fmt: skip
     est.set_params(prior_sigma=3.0)
     twin = clone(est)

@@ -47,6 +47,9 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
     sample_kwargs : dict or None, default None
         Extra keyword arguments for :func:`pymc.sample` (e.g. ``{"nuts_sampler": "pymc"}``,
         ``{"target_accept": 0.95}``).
+    compute_log_likelihood : bool, default True
+        Store the pointwise log likelihood in ``idata_`` (for ``arviz.loo``); it takes 8 bytes per
+        draw and row, so turn it off for very many rows.
 
     Attributes
     ----------
@@ -105,6 +108,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         random_state: int | np.random.Generator | None = None,
         progressbar: bool = True,
         sample_kwargs: dict[str, Any] | None = None,
+        compute_log_likelihood: bool = True,
     ):
         self.prior_sigma = prior_sigma
         self.noise_sigma = noise_sigma
@@ -117,6 +121,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self.random_state = random_state
         self.progressbar = progressbar
         self.sample_kwargs = sample_kwargs
+        self.compute_log_likelihood = compute_log_likelihood
 
     def fit(self, X: Any, y: Any) -> BayesianLinearRegression:
         """Fit the model to ``X`` (n_samples, n_features) and ``y`` (n_samples,).

@@ -40,6 +40,9 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         Show the sampler's progress bar.
     sample_kwargs : dict or None, default None
         Extra keyword arguments for :func:`pymc.sample`.
+    compute_log_likelihood : bool, default True
+        Store the pointwise log likelihood in ``idata_`` (for ``arviz.loo``); it takes 8 bytes per
+        draw and row, so turn it off for very many rows.
 
     Attributes
     ----------
@@ -74,6 +77,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         random_state: int | np.random.Generator | None = None,
         progressbar: bool = True,
         sample_kwargs: dict[str, Any] | None = None,
+        compute_log_likelihood: bool = True,
     ):
         self.prior_sigma = prior_sigma
         self.fit_intercept = fit_intercept
@@ -84,6 +88,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         self.random_state = random_state
         self.progressbar = progressbar
         self.sample_kwargs = sample_kwargs
+        self.compute_log_likelihood = compute_log_likelihood
 
     def fit(self, X: Any, y: Any) -> BayesianLogisticRegression:
         """Fit the model to ``X`` (n_samples, n_features) and binary labels ``y``.
