@@ -320,6 +320,22 @@ def test_sweep_writes_a_path_that_shrinks_with_sigma(model_run):
     assert [p.name for p in sorted(out.glob("sigma_*"))] == ["sigma_0.03", "sigma_0.3", "sigma_3", "sigma_30"]
 
 
+def test_one_chain_gets_a_trace_plot_instead_of_ranks(tmp_path):
+    # Rank plots compare chains, so they need two; a single chain gets a trace plot.
+    spec = write_spec(tmp_path, EXACT_SPEC)
+    assert main(["run", str(spec), "--out", str(tmp_path / "o"), "--chains", "1", "-q"]) == 0
+    files = sorted(p.name for p in (tmp_path / "o").iterdir())
+    assert "trace.png" in files and "rank.png" not in files
+    assert "![trace.png](trace.png)" in (tmp_path / "o" / "report.md").read_text()
+
+
+def test_compute_log_likelihood_reaches_the_estimator(tmp_path):
+    spec = write_spec(tmp_path, EXACT_SPEC + "compute_log_likelihood = false\n")
+    assert main(["run", str(spec), "--out", str(tmp_path / "o"), "-q"]) == 0
+    tree = xr.open_datatree(tmp_path / "o" / "posterior.nc")
+    assert "posterior" in tree.children and "log_likelihood" not in tree.children
+
+
 def test_progress_lines_across_a_sweep(tmp_path, capsys):
     spec = write_spec(tmp_path, EXACT_SPEC.replace("prior_sigma = 10.0", "prior_sigma = [1.0, 10.0]"))
     assert main(["run", str(spec), "--out", str(tmp_path / "o")]) == 0

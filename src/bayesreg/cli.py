@@ -136,7 +136,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # Figures are written to files; never open windows.
     os.environ.setdefault("MPLBACKEND", "Agg")
     if args.quiet:
-        logging.getLogger("pymc").setLevel(logging.WARNING)
+        # Importing pymc resets the "pymc" logger to INFO, but not the level of this child logger.
+        logging.getLogger("pymc.sampling.mcmc").setLevel(logging.WARNING)
     from bayesreg.runner import OutputExistsError, default_out_dir, run_spec
 
     out = args.out if args.out is not None else default_out_dir(spec)

@@ -11,7 +11,7 @@ Files of one fit (at the top of the output folder, or in ``sigma_<σ>/`` for eac
 ``comparison.csv``    :attr:`bayesreg.compare.RidgeComparison.table`
 ``summary.csv``       ``arviz.summary`` of the posterior (not for method "map")
 ``coefficients.png``  ridge vs MAP vs posterior mean and HDI
-``rank.png``          ArviZ rank plots of the chains (not for method "map")
+``rank.png``          ArviZ rank plots of the chains (``trace.png`` for one chain; not for "map")
 
 and at the top: ``report.md``, ``spec.toml`` (a copy of the spec), and for a sweep ``sweep.csv``
 (all tables, with a ``prior_sigma`` column) and ``regularisation_path.png``.
@@ -186,15 +186,16 @@ def _write_fit_files(est, comparison, folder: Path) -> list[str]:
         var_names = [v for v in ("coef", "intercept", "noise_sigma") if v in est.idata_["posterior"]]
         post = est.idata_["posterior"]
         n_panels = sum(int(np.prod([post[v].sizes[d] for d in post[v].dims[2:]])) for v in var_names)
-        rows = -(-n_panels // 4)
-        pc = az.plot_rank(
+        rows = -(-n_panels // 4)  # both plots wrap panels into 4 columns
+        name, plot = ("rank.png", az.plot_rank) if post.sizes["chain"] >= 2 else ("trace.png", az.plot_trace)
+        pc = plot(
             est.idata_,
             var_names=var_names,
-            figure_kwargs={"figsize": (12, 2.7 * rows), "layout": "constrained"},
+            figure_kwargs={"figsize": (12, max(2.7 * rows, 3.0)), "layout": "constrained"},
         )
-        pc.savefig(folder / "rank.png", dpi=80)
+        pc.savefig(folder / name, dpi=80)
         plt.close(pc.viz["figure"].item())
-        written.append("rank.png")
+        written.append(name)
     return written
 
 

@@ -36,6 +36,7 @@ The format (``schema_version = 1``)::
     tune = 1000
     chains = 4
     sample_kwargs = { target_accept = 0.9 }   # optional, passed to pymc.sample
+    compute_log_likelihood = true             # store the pointwise log likelihood (for LOO)
 
 Every key of ``[model]`` (but ``kind``) and ``[sampler]`` is the estimator parameter of the same
 name; ``seed`` is ``random_state``.
@@ -72,7 +73,7 @@ _DATA_KEYS = ("dataset", "csv", "target", "features", "generate")
 _GENERATE_KEYS = ("function", "n_samples", "noise_sd", "x_min", "x_max", "seed")
 _PREPROCESSING_KEYS = ("standardize", "polynomial_degree")
 _MODEL_KEYS = ("kind", "prior_sigma", "noise_sigma", "noise_prior_sigma", "fit_intercept")
-_SAMPLER_KEYS = ("method", "draws", "tune", "chains", "sample_kwargs")
+_SAMPLER_KEYS = ("method", "draws", "tune", "chains", "sample_kwargs", "compute_log_likelihood")
 
 
 class SpecError(ValueError):
@@ -150,6 +151,7 @@ class Spec:
     tune: int = 1000
     chains: int = 4
     sample_kwargs: Mapping[str, Any] | None = field(default=None, hash=False)
+    compute_log_likelihood: bool = True
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -178,6 +180,7 @@ class Spec:
             "random_state": self.seed,
             "progressbar": progressbar,
             "sample_kwargs": dict(self.sample_kwargs) if self.sample_kwargs is not None else None,
+            "compute_log_likelihood": self.compute_log_likelihood,
         }
         if self.model.kind == "linear":
             params["noise_sigma"] = self.model.noise_sigma
@@ -406,6 +409,9 @@ def parse_spec(raw: Mapping[str, Any], path: str | Path) -> Spec:
         tune=_non_negative_int(sampler.get("tune", 1000), "sampler.tune"),
         chains=_positive_int(sampler.get("chains", 4), "sampler.chains"),
         sample_kwargs=sample_kwargs,
+        compute_log_likelihood=_bool(
+            sampler.get("compute_log_likelihood", True), "sampler.compute_log_likelihood"
+        ),
     )
 
 
