@@ -45,3 +45,20 @@ def test_cached_objective_uses_each_fits_own_data():
     np.testing.assert_allclose(
         log.map_coef_, log.ridge_equivalent().fit(X[:20], labels[:20]).coef_[0], atol=1e-6
     )
+
+
+def test_cached_sampler_uses_each_fits_data_and_names():
+    import arviz as az
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    for shift, names in [(0.0, ["a", "b", "c"]), (4.0, ["u", "v", "w"])]:
+        X = pd.DataFrame(rng.normal(loc=shift, size=(60, 3)), columns=names)
+        y = shift + X.to_numpy() @ [1.0, -1.0, 2.0] * (1 + shift) + rng.normal(size=60)
+        est = BayesianLinearRegression(
+            1.0, noise_sigma=1.0, draws=500, tune=500, random_state=3, progressbar=False
+        )
+        est.fit(X, y)
+        assert list(est.idata_["posterior"]["feature"].values) == names
+        mcse = az.mcse(est.idata_["posterior"].to_dataset())["coef"].values
+        assert np.all(np.abs(est.coef_ - est.exact_posterior_.coef_mean) < 4 * mcse)

@@ -74,6 +74,10 @@ class BayesianRegressionBase(BaseEstimator):
     def _location_vars(self) -> list[str]:
         return ["coef", "intercept_centered"] if self.fit_intercept else ["coef"]
 
+    def _structure_key(self) -> tuple:
+        """Names the model structure, so that compiled artefacts are shared between fits."""
+        return (type(self).__name__, self.fit_intercept, getattr(self, "noise_sigma", 0) is None)
+
     # --- MAP and NUTS --------------------------------------------------------------------------
 
     def _fit_map(self, model, *, initvals=None, extra_outputs=()):
@@ -85,7 +89,7 @@ class BayesianRegressionBase(BaseEstimator):
             location_vars=self._location_vars,
             output_vars=[*self._output_vars, *extra_outputs],
             initvals=initvals,
-            structure_key=(type(self).__name__, self.fit_intercept, getattr(self, "noise_sigma", 0) is None),
+            structure_key=self._structure_key(),
         )
         self.map_coef_ = result.values["coef"].copy()
         self.map_intercept_ = float(result.values["intercept"]) if self.fit_intercept else 0.0
@@ -111,6 +115,7 @@ class BayesianRegressionBase(BaseEstimator):
             random_seed=self.random_state,
             progressbar=self.progressbar,
             sample_kwargs=self.sample_kwargs,
+            structure_key=self._structure_key(),
         )
         posterior = idata["posterior"].to_dataset()
         internal = [v for v in self._internal_vars if v in posterior]
@@ -179,3 +184,24 @@ class BayesianRegressionBase(BaseEstimator):
         """``b + Xw`` for every posterior draw, shape (S, n)."""
         coef, intercept, _ = self._draws_from(self.idata_)
         return intercept[:, None] + coef @ X.T
+
+    # --- persistence ---------------------------------------------------------------------------
+
+    def save(self, path: Any, *, overwrite: bool = False) -> None:
+        """Write this fitted estimator to one netCDF file, atomically (see :mod:`bayesreg.persistence`).
+
+        Raises ``FileExistsError`` if ``path`` exists, unless ``overwrite=True``.
+        """
+        from bayesreg.persistence import save_estimator
+
+        save_estimator(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: Any) -> BayesianRegressionBase:
+        """Read an estimator written by :meth:`save`; it predicts exactly what the saved one did.
+
+        Raises ``ValueError`` when ``path`` is not such a file or holds another estimator class.
+        """
+        from bayesreg.persistence import load_estimator
+
+        return load_estimator(path, expected_class=cls)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ import numpy as np
 import pymc as pm
 import pytensor
 import pytensor.tensor as pt
+import xarray as xr
 from pymc.pytensorf import join_nonshared_inputs
 from scipy import linalg, optimize
 
@@ -135,29 +136,38 @@ class _Objective:
         return self.compiled._report(*values, *self.data)
 
 
-_CACHE: OrderedDict[Hashable, _CompiledObjective] = OrderedDict()
+_CACHE: OrderedDict[Hashable, Any] = OrderedDict()
 _CACHE_SIZE = 32
+
+
+def _structure_key(model: pm.Model, structure_key: Hashable, *extra: Hashable) -> tuple:
+    """A key for compiled artefacts: the caller's name for the structure plus every shape and type."""
+    return (
+        structure_key,
+        *extra,
+        tuple((name, len(values)) for name, values in model.coords.items()),
+        tuple((v.name, v.type) for v in model.value_vars),
+        tuple((d.name, d.type) for d in model.data_vars),
+    )
+
+
+def _cached(key: Hashable, compile_: Callable[[], Any]) -> Any:
+    """Return the compiled artefact stored under ``key``, compiling it on a miss (LRU of 32)."""
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    value = _CACHE[key] = compile_()
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return value
 
 
 def _objective_for(model: pm.Model, output_vars: Sequence[str], structure_key: Hashable | None) -> _Objective:
     """Bind a cached compiled objective to ``model``'s data, compiling on a cache miss."""
     if structure_key is None:
         return _CompiledObjective(model, output_vars).bind(model)
-    key = (
-        structure_key,
-        tuple(output_vars),
-        tuple((name, len(values)) for name, values in model.coords.items()),
-        tuple((v.name, v.type) for v in model.value_vars),
-        tuple((d.name, d.type) for d in model.data_vars),
-    )
-    compiled = _CACHE.get(key)
-    if compiled is None:
-        compiled = _CACHE[key] = _CompiledObjective(model, output_vars)
-        if len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    else:
-        _CACHE.move_to_end(key)
-    return compiled.bind(model)
+    key = _structure_key(model, structure_key, "map", tuple(output_vars))
+    return _cached(key, lambda: _CompiledObjective(model, output_vars)).bind(model)
 
 
 def _newton_step(grad: np.ndarray, hess: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -276,6 +286,10 @@ def find_map(
     )
 
 
+# pm.sample arguments the cached nutpie path understands (PyMC's name -> nutpie's name).
+_NUTPIE_KWARGS = {"target_accept": "target_accept", "max_treedepth": "maxdepth", "cores": "cores"}
+
+
 def sample_posterior(
     model: pm.Model,
     *,
@@ -285,20 +299,39 @@ def sample_posterior(
     random_seed: int | np.random.Generator | None,
     progressbar: bool,
     sample_kwargs: Mapping[str, Any] | None = None,
-):
+    structure_key: Hashable | None = None,
+) -> xr.DataTree:
     """Run NUTS (nutpie unless ``sample_kwargs`` says otherwise) and return the DataTree.
 
     ``sample_kwargs`` goes to :func:`pymc.sample`; the estimator's own parameters cannot be set
     through it, so that a grid search over them is never silently overridden.
+
+    With nutpie and a ``structure_key`` (see :func:`find_map`), the compiled nutpie model is cached
+    and refitted with ``with_data``: a second fit of the same structure skips seconds of
+    compilation. Only ``target_accept``, ``max_treedepth`` and ``cores`` are passed on that path;
+    any other ``sample_kwargs`` go through :func:`pymc.sample` as usual.
     """
     kwargs = dict(sample_kwargs or {})
     clash = sorted(set(kwargs) & set(_RESERVED_SAMPLE_KWARGS))
     if clash:
         raise ValueError(f"sample_kwargs may not set {clash}: use the estimator's own parameters for those.")
     kwargs.setdefault("nuts_sampler", "nutpie")
-    kwargs.setdefault("compute_convergence_checks", False)  # bayesreg.diagnostics does this
     if isinstance(random_seed, np.random.Generator):
         random_seed = int(random_seed.integers(2**31))
+    cached_path = kwargs["nuts_sampler"] == "nutpie" and set(kwargs) - {"nuts_sampler"} <= set(_NUTPIE_KWARGS)
+    if structure_key is not None and cached_path:
+        options = {_NUTPIE_KWARGS[k]: v for k, v in kwargs.items() if k != "nuts_sampler"}
+        return _sample_nutpie_cached(
+            model,
+            structure_key,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=random_seed,
+            progressbar=progressbar,
+            options=options,
+        )
+    kwargs.setdefault("compute_convergence_checks", False)  # bayesreg.diagnostics does this
     with model:
         return pm.sample(
             draws=draws,
@@ -308,3 +341,38 @@ def sample_posterior(
             progressbar=progressbar,
             **kwargs,
         )
+
+
+def _sample_nutpie_cached(
+    model: pm.Model,
+    structure_key: Hashable,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int | None,
+    progressbar: bool,
+    options: Mapping[str, Any],
+) -> xr.DataTree:
+    import nutpie
+
+    key = _structure_key(model, structure_key, "nutpie")
+    compiled = _cached(key, lambda: nutpie.compile_pymc_model(model))
+    compiled = compiled.with_data(**{d.name: d.get_value() for d in model.data_vars})
+    if seed is None:
+        seed = int(np.random.default_rng().integers(2**31))
+    idata = nutpie.sample(
+        compiled,
+        draws=draws,
+        tune=max(tune, 1),  # nuts-rs needs at least one tuning step, as in pm.sample
+        chains=chains,
+        seed=seed,
+        save_warmup=False,
+        progress_bar=progressbar,
+        **options,
+    )
+    # The cached model carries the coordinates of the fit that compiled it: use this model's.
+    posterior = idata["posterior"].to_dataset()
+    coords = {dim: list(values) for dim, values in model.coords.items() if dim in posterior.dims}
+    idata["posterior"] = posterior.assign_coords(coords)
+    return idata
