@@ -32,6 +32,7 @@ def test_get_set_params_and_clone():
     assert set(params) == {
         "prior_sigma", "noise_sigma", "noise_prior_sigma", "fit_intercept", "method", "draws",
         "tune", "chains", "random_state", "progressbar", "sample_kwargs", "compute_log_likelihood",
+        "prior_sigma_prior",
     }  # fmt: skip
     est.set_params(prior_sigma=3.0)
     twin = clone(est)

@@ -44,10 +44,19 @@ def _location_parameters(
     prior_sigma: float,
     fit_intercept: bool,
     whitening: Whitening | None,
+    prior_sigma_prior: float | None = None,
 ):
-    """Add coef (and intercept_centered) to the model in context; return both tensors."""
+    """Add coef (and intercept_centered) to the model in context; return both tensors.
+
+    ``prior_sigma_prior`` makes ``prior_sigma`` a free ``HalfNormal(prior_sigma_prior)`` variable
+    (the hierarchical model), started at ``prior_sigma``; otherwise it is a fixed Data container.
+    """
     p = len(feature_names)
-    sigma = pm.Data("prior_sigma", float(prior_sigma))
+    if prior_sigma_prior is None:
+        sigma = pm.Data("prior_sigma", float(prior_sigma))
+    else:
+        scale = pm.Data("prior_sigma_prior", float(prior_sigma_prior))
+        sigma = pm.HalfNormal("prior_sigma", sigma=scale, initval=float(prior_sigma))
     if whitening is None:
         coef = pm.Normal("coef", mu=0.0, sigma=sigma, dims=FEATURE_DIM)
         intercept_c = pm.Flat("intercept_centered") if fit_intercept else pt.constant(0.0)
@@ -75,13 +84,17 @@ def build_linear_model(
     noise_sigma: float | None,
     noise_prior_sigma: float,
     whitening: Whitening | None = None,
+    prior_sigma_prior: float | None = None,
 ) -> pm.Model:
     """Gaussian linear regression on sufficient statistics.
 
-    ``noise_sigma=None`` makes the noise sd a free ``HalfNormal(noise_prior_sigma)`` variable.
+    ``noise_sigma=None`` makes the noise sd a free ``HalfNormal(noise_prior_sigma)`` variable;
+    ``prior_sigma_prior`` makes the prior sd a free ``HalfNormal(prior_sigma_prior)`` variable.
     """
     with pm.Model(coords=_coords(feature_names, stats.fit_intercept)) as model:
-        coef, intercept_c = _location_parameters(feature_names, prior_sigma, stats.fit_intercept, whitening)
+        coef, intercept_c = _location_parameters(
+            feature_names, prior_sigma, stats.fit_intercept, whitening, prior_sigma_prior
+        )
         if noise_sigma is None:
             scale = pm.Data("noise_prior_sigma", float(noise_prior_sigma))
             sigma_n = pm.HalfNormal("noise_sigma", sigma=scale)

@@ -91,7 +91,7 @@ class RidgeComparison:
 
 
 def _penalty_text(est, ridge) -> str:
-    sigma = est.prior_sigma
+    sigma = getattr(est, "map_prior_sigma_", est.prior_sigma)
     if hasattr(ridge, "alpha"):
         noise = est.map_noise_sigma_
         which = "known" if est.noise_sigma is not None else "MAP"
@@ -203,7 +203,12 @@ def compare_with_ridge(
     table["posterior_minus_map"] = table["posterior_mean"] - table["map"]
 
     max_diff = float(np.max(np.abs(table["map_minus_ridge"])))
-    gaussian_known = hasattr(ridge, "alpha") and est.noise_sigma is not None
+    # A learned prior sd (prior_sigma_prior) makes the posterior a mixture of ridges: no rule 4.
+    gaussian_known = (
+        hasattr(ridge, "alpha")
+        and est.noise_sigma is not None
+        and getattr(est, "prior_sigma_prior", None) is None
+    )
     convergence = getattr(est, "convergence_", None)
     reasons = []
     if not est.map_converged_:

@@ -10,7 +10,7 @@ from sklearn.base import RegressorMixin
 from bayesreg import priors
 from bayesreg._base import COMMON_CONSTRAINTS, BayesianRegressionBase
 from bayesreg._validation import OPTIONAL_POSITIVE_FLOAT, one_of
-from bayesreg.conjugate import posterior_from_stats, sufficient_stats
+from bayesreg.conjugate import hyperparameter_mode, posterior_from_stats, sufficient_stats
 
 __all__ = ["BayesianLinearRegression"]
 
@@ -33,6 +33,14 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         ``HalfNormal(noise_prior_sigma)`` prior.
     noise_prior_sigma : float or None, default None
         Scale of the half-normal prior on an unknown noise sd; None uses the sd of y.
+    prior_sigma_prior : float or None, default None
+        None keeps ``prior_sigma`` fixed. A float makes the model hierarchical: ``prior_sigma`` becomes
+        a free parameter with a ``HalfNormal(prior_sigma_prior)`` prior, sampled with the rest
+        (``method="mcmc"``; not available for ``"exact"``). The joint MAP of that model collapses to
+        σ → 0 (a funnel), so ``map_prior_sigma_`` is instead the mode of the marginal posterior of
+        the scales with the coefficients integrated out exactly
+        (:func:`bayesreg.conjugate.hyperparameter_mode`), and ``map_coef_`` is the MAP with
+        ``prior_sigma`` fixed there. The constructor's ``prior_sigma`` is then ignored.
     fit_intercept : bool, default True
         Whether to fit an intercept (flat prior, unpenalised).
     method : {"mcmc", "map", "exact"}, default "mcmc"
@@ -63,6 +71,11 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         Whether the MAP optimizer's convergence check passed.
     noise_sigma_ : float
         The known noise sd, or its posterior mean ("mcmc") or MAP ("map").
+    prior_sigma_ : float
+        The fixed ``prior_sigma``; with ``prior_sigma_prior``, its posterior mean ("mcmc") or
+        ``map_prior_sigma_`` ("map").
+    map_prior_sigma_ : float
+        The ``prior_sigma`` the MAP was computed at (see ``prior_sigma_prior``).
     map_noise_sigma_ : float
         The noise sd at the MAP (the known value when noise is known).
     idata_ : xarray.DataTree or None
@@ -91,6 +104,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
     _constraints = COMMON_CONSTRAINTS | {
         "noise_sigma": OPTIONAL_POSITIVE_FLOAT,
         "noise_prior_sigma": OPTIONAL_POSITIVE_FLOAT,
+        "prior_sigma_prior": OPTIONAL_POSITIVE_FLOAT,
         "method": one_of("mcmc", "map", "exact"),
     }
 
@@ -100,6 +114,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         *,
         noise_sigma: float | None = None,
         noise_prior_sigma: float | None = None,
+        prior_sigma_prior: float | None = None,
         fit_intercept: bool = True,
         method: str = "mcmc",
         draws: int = 1000,
@@ -113,6 +128,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self.prior_sigma = prior_sigma
         self.noise_sigma = noise_sigma
         self.noise_prior_sigma = noise_prior_sigma
+        self.prior_sigma_prior = prior_sigma_prior
         self.fit_intercept = fit_intercept
         self.method = method
         self.draws = draws
@@ -136,13 +152,19 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
                 "method='exact' needs a known noise sd: the posterior is only closed-form when "
                 "noise_sigma is a number. Set noise_sigma=<float>, or use method='mcmc'."
             )
+        hierarchical = self.prior_sigma_prior is not None
+        if self.method == "exact" and hierarchical:
+            raise ValueError(
+                "method='exact' needs a fixed prior sd: with prior_sigma_prior the posterior is a "
+                "mixture over prior_sigma, not closed-form. Use method='mcmc' (or prior_sigma_prior=None)."
+            )
         X, y = self._validate_training_data(X, y, y_numeric=True)
         stats = sufficient_stats(X, y, fit_intercept=self.fit_intercept)
         self._x_mean = stats.x_mean
         self.idata_ = None
         self.convergence_ = None
         self.exact_posterior_ = None
-        if self.noise_sigma is not None:
+        if self.noise_sigma is not None and not hierarchical:
             self.exact_posterior_ = posterior_from_stats(
                 stats, prior_sigma=self.prior_sigma, noise_sigma=self.noise_sigma
             )
@@ -152,17 +174,28 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
             return self
 
         noise_prior_sigma = self._noise_prior_sigma(y)
+        self.map_prior_sigma_ = float(self.prior_sigma)
+        if hierarchical:
+            self.map_prior_sigma_, _ = hyperparameter_mode(
+                X,
+                y,
+                prior_sigma_prior=self.prior_sigma_prior,
+                noise_sigma=self.noise_sigma,
+                noise_prior_sigma=noise_prior_sigma,
+                fit_intercept=self.fit_intercept,
+            )
 
-        def build(whitening=None):
+        def build(whitening=None, *, free_prior_sigma=False):
             from bayesreg._pymc import build_linear_model
 
             return build_linear_model(
                 stats,
                 feature_names=self._feature_names(),
-                prior_sigma=self.prior_sigma,
+                prior_sigma=self.map_prior_sigma_,
                 noise_sigma=self.noise_sigma,
                 noise_prior_sigma=noise_prior_sigma,
                 whitening=whitening,
+                prior_sigma_prior=self.prior_sigma_prior if free_prior_sigma else None,
             )
 
         unknown_noise = self.noise_sigma is None
@@ -176,10 +209,15 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         if self.method == "map":
             self._set_point_summaries_from_map()
             self.noise_sigma_ = self.map_noise_sigma_
+            self.prior_sigma_ = self.map_prior_sigma_
             return self
 
-        self._fit_mcmc(build, map_result, y, X)
+        # The MAP (at fixed prior_sigma) whitens the sampler; a free prior_sigma is then sampled too.
+        self._fit_mcmc(lambda w: build(w, free_prior_sigma=hierarchical), map_result, y, X)
         self._set_point_summaries_from_draws()
+        self.prior_sigma_ = (
+            float(self.idata_["posterior"]["prior_sigma"].mean()) if hierarchical else float(self.prior_sigma)
+        )
         self.noise_sigma_ = (
             float(self.idata_["posterior"]["noise_sigma"].mean())
             if unknown_noise
@@ -208,6 +246,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self.map_converged_ = True
         self.coef_sd_ = post.coef_sd
         self.noise_sigma_ = self.map_noise_sigma_ = float(self.noise_sigma)
+        self.prior_sigma_ = self.map_prior_sigma_ = float(self.prior_sigma)
         coef, intercept = post.sample(self.chains * self.draws, rng=self.random_state)
         groups = {"coef": coef.reshape(self.chains, self.draws, -1)}
         if self.fit_intercept:
@@ -263,8 +302,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
     def ridge_equivalent(self):
         """The unfitted ``sklearn.linear_model.Ridge`` whose solution is this model's MAP.
 
-        ``alpha = noise_sigma² / prior_sigma²``; with unknown noise, at the MAP noise sd (so the
-        estimator must be fitted first).
+        ``alpha = noise_sigma² / prior_sigma²``; with unknown noise, at the MAP noise sd, and with
+        ``prior_sigma_prior``, at ``map_prior_sigma_`` (so the estimator must be fitted first).
 
         Examples
         --------
@@ -283,8 +322,16 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
                 "With unknown noise (noise_sigma=None) the equivalent ridge penalty depends on the "
                 "MAP noise sd: fit the estimator first, or give a known noise_sigma."
             )
+        prior_sigma = self.prior_sigma
+        if self.prior_sigma_prior is not None:
+            if not hasattr(self, "map_prior_sigma_"):
+                raise ValueError(
+                    "With prior_sigma_prior the prior sd is learned: fit the estimator first; the "
+                    "ridge twin is then taken at map_prior_sigma_."
+                )
+            prior_sigma = self.map_prior_sigma_
         return Ridge(
-            alpha=priors.ridge_alpha_from_sigma(self.prior_sigma, noise),
+            alpha=priors.ridge_alpha_from_sigma(prior_sigma, noise),
             fit_intercept=self.fit_intercept,
             solver="cholesky",
         )
