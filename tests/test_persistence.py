@@ -1,0 +1,270 @@
+"""save/load: one netCDF file, no pickle, exact predictions, clear refusals, atomic writes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from bayesreg import BayesianLinearRegression, BayesianLogisticRegression, compare_with_ridge, persistence
+from bayesreg.persistence import FORMAT_MARKER, load_estimator, save_estimator, saved_versions
+from conftest import DIABETES_NOISE, DIABETES_PRIOR
+
+
+def assert_same_fitted_state(original, loaded):
+    """Every fitted attribute and parameter survives, bit for bit."""
+    assert type(loaded) is type(original)
+    assert loaded.get_params() == original.get_params()
+    assert sorted(vars(loaded)) == sorted(vars(original))
+    for name, value in vars(original).items():
+        other = getattr(loaded, name)
+        if isinstance(value, np.ndarray):
+            assert other.dtype == value.dtype, name
+            assert np.array_equal(other, value), name
+        elif isinstance(value, xr.DataTree):
+            for group in ("posterior", "observed_data", "log_likelihood"):
+                xr.testing.assert_equal(other[group].to_dataset(), value[group].to_dataset())
+        elif dataclasses.is_dataclass(value):
+            for f in dataclasses.fields(value):
+                a, b = getattr(value, f.name), getattr(other, f.name)
+                if isinstance(a, dict):
+                    assert a.keys() == b.keys()
+                    assert all(np.array_equal(a[k], b[k]) for k in a), name
+                elif isinstance(a, float) and math.isnan(a):
+                    assert math.isnan(b), (name, f.name)
+                else:
+                    assert np.array_equal(a, b), (name, f.name)
+        else:
+            assert other == value, name
+
+
+def roundtrip(est, tmp_path: Path, name: str = "model.nc"):
+    path = tmp_path / name
+    est.save(path)
+    return type(est).load(path)
+
+
+def test_linear_mcmc_roundtrip_predicts_exactly(diabetes_known_mcmc, diabetes, tmp_path):
+    X, y = diabetes
+    est = diabetes_known_mcmc
+    loaded = roundtrip(est, tmp_path)
+    assert_same_fitted_state(est, loaded)
+    assert np.array_equal(loaded.predict(X), est.predict(X))
+    for a, b in zip(loaded.predict(X, return_std=True), est.predict(X, return_std=True), strict=True):
+        assert np.array_equal(a, b)
+    # The loaded posterior is the whole posterior: the comparison with ridge is unchanged.
+    pd.testing.assert_frame_equal(compare_with_ridge(loaded, X, y).table, compare_with_ridge(est, X, y).table)
+    # Feature names came back, so a frame with other columns is still refused.
+    with pytest.raises(ValueError, match="feature names"):
+        loaded.predict(X.rename(columns={"age": "AGE"}))
+
+
+def test_linear_unknown_noise_mcmc_roundtrip(diabetes_unknown_mcmc, diabetes, tmp_path):
+    X, _ = diabetes
+    loaded = roundtrip(diabetes_unknown_mcmc, tmp_path)
+    assert_same_fitted_state(diabetes_unknown_mcmc, loaded)
+    assert np.array_equal(loaded.predict(X, return_std=True)[1], diabetes_unknown_mcmc.predict(X, True)[1])
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"method": "exact", "noise_sigma": DIABETES_NOISE, "random_state": 3},
+        {"method": "map", "noise_sigma": DIABETES_NOISE},
+        {"method": "map"},
+        {"method": "map", "fit_intercept": False},
+        {"method": "map", "prior_sigma_prior": 10.0},
+    ],
+    ids=["exact", "map-known", "map-unknown", "map-no-intercept", "map-hierarchical"],
+)
+def test_linear_roundtrip_predicts_exactly(kwargs, diabetes, tmp_path):
+    X, y = diabetes
+    est = BayesianLinearRegression(DIABETES_PRIOR, **kwargs).fit(X, y)
+    loaded = roundtrip(est, tmp_path)
+    assert_same_fitted_state(est, loaded)
+    mean, std = est.predict(X, return_std=True)
+    loaded_mean, loaded_std = loaded.predict(X, return_std=True)
+    assert np.array_equal(loaded_mean, mean) and np.array_equal(loaded_std, std)
+
+
+def test_logistic_mcmc_roundtrip(breast_cancer_mcmc, breast_cancer, tmp_path):
+    X, _ = breast_cancer
+    loaded = roundtrip(breast_cancer_mcmc, tmp_path)
+    assert_same_fitted_state(breast_cancer_mcmc, loaded)
+    assert np.array_equal(loaded.predict_proba(X), breast_cancer_mcmc.predict_proba(X))
+    assert np.array_equal(loaded.predict(X), breast_cancer_mcmc.predict(X))
+    assert loaded.convergence_.converged
+
+
+@pytest.mark.parametrize("labels", [["no", "yes"], [False, True], [-1, 1], [np.int8(3), np.int8(7)]])
+def test_logistic_map_roundtrip_keeps_label_types(labels, breast_cancer, tmp_path):
+    X, y = breast_cancer
+    y_labels = np.asarray(labels)[y.to_numpy()]
+    est = BayesianLogisticRegression(1.0, method="map").fit(X, y_labels)
+    loaded = roundtrip(est, tmp_path)
+    assert_same_fitted_state(est, loaded)
+    assert loaded.classes_.dtype == est.classes_.dtype
+    assert np.array_equal(loaded.predict(X), est.predict(X))
+    assert np.array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    assert np.array_equal(loaded.decision_function(X), est.decision_function(X))
+
+
+def test_plain_arrays_and_generator_seed(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(25, 3))
+    y = X @ [1.0, 0.0, -1.0] + rng.normal(size=25)
+    gen = np.random.default_rng(123)
+    est = BayesianLinearRegression(2.0, noise_sigma=1.0, method="exact", random_state=gen).fit(X, y)
+    loaded = roundtrip(est, tmp_path)
+    assert not hasattr(loaded, "feature_names_in_")
+    assert np.array_equal(loaded.predict(X), est.predict(X))
+    # The generator comes back in the state it had when saved.
+    assert loaded.random_state.bit_generator.state == gen.bit_generator.state
+    refit = loaded.fit(X, y)  # a loaded estimator is an ordinary estimator: it can be refitted
+    assert np.array_equal(refit.coef_, est.coef_)
+
+
+def test_file_records_format_and_versions(tmp_path):
+    X = np.arange(12.0).reshape(6, 2)
+    est = BayesianLinearRegression(1.0, noise_sigma=1.0, method="map").fit(X, np.arange(6.0))
+    path = tmp_path / "m.nc"
+    save_estimator(est, path)
+    with xr.open_datatree(path, engine="h5netcdf") as tree:
+        assert tree.attrs["format"] == FORMAT_MARKER
+        assert tree.attrs["format_version"] == persistence.FORMAT_VERSION
+        assert tree.attrs["estimator_class"] == "BayesianLinearRegression"
+        assert json.loads(tree.attrs["params"])["prior_sigma"] == 1.0
+    versions = saved_versions(path)
+    assert {"bayesreg", "pymc", "arviz", "numpy", "scikit-learn"} <= set(versions)
+    import bayesreg
+
+    assert versions["bayesreg"] == bayesreg.__version__
+
+
+# --- refusals -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def saved_map_file(tmp_path_factory, diabetes):
+    X, y = diabetes
+    path = tmp_path_factory.mktemp("saved") / "linear.nc"
+    BayesianLinearRegression(DIABETES_PRIOR, method="map").fit(X, y).save(path)
+    return path
+
+
+def test_never_overwrites_unless_asked(saved_map_file, tmp_path, diabetes):
+    X, y = diabetes
+    path = tmp_path / "m.nc"
+    path.write_bytes(b"precious")
+    est = BayesianLinearRegression(DIABETES_PRIOR, method="map").fit(X, y)
+    with pytest.raises(FileExistsError, match=r"m\.nc already exists; pass overwrite=True"):
+        est.save(path)
+    assert path.read_bytes() == b"precious"
+    est.save(path, overwrite=True)
+    assert np.array_equal(BayesianLinearRegression.load(path).predict(X), est.predict(X))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.nc"]  # no temporary files left
+
+
+def test_failed_save_leaves_no_file_and_no_temporary(monkeypatch, tmp_path, diabetes):
+    X, y = diabetes
+    est = BayesianLinearRegression(DIABETES_PRIOR, method="map").fit(X, y)
+    real = xr.DataTree.to_netcdf
+
+    def write_then_fail(self, filepath, *args, **kwargs):
+        real(self, filepath, *args, **kwargs)
+        Path(filepath).write_bytes(Path(filepath).read_bytes()[:500])  # as if cut off mid-write
+        raise OSError("disk full")
+
+    monkeypatch.setattr(xr.DataTree, "to_netcdf", write_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        est.save(tmp_path / "new.nc")
+    assert list(tmp_path.iterdir()) == []
+    # With overwrite=True the old file survives a failed save untouched.
+    old = tmp_path / "old.nc"
+    old.write_bytes(b"old contents")
+    with pytest.raises(OSError, match="disk full"):
+        est.save(old, overwrite=True)
+    assert old.read_bytes() == b"old contents"
+    assert [p.name for p in tmp_path.iterdir()] == ["old.nc"]
+
+
+def test_text_file_is_refused(tmp_path):
+    path = tmp_path / "notes.nc"
+    path.write_text("coef,intercept\n1,2\n")
+    with pytest.raises(ValueError, match=r"notes\.nc is not a bayesreg estimator file: it cannot be read"):
+        BayesianLinearRegression.load(path)
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.9])
+def test_truncated_file_is_refused(saved_map_file, tmp_path, keep):
+    data = saved_map_file.read_bytes()
+    path = tmp_path / "cut.nc"
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(ValueError, match=r"cut\.nc is not a (complete )?bayesreg estimator file"):
+        load_estimator(path)
+
+
+def test_empty_file_is_refused(tmp_path):
+    path = tmp_path / "empty.nc"
+    path.touch()
+    with pytest.raises(ValueError, match=r"empty\.nc is not a bayesreg estimator file"):
+        load_estimator(path)
+
+
+def test_other_netcdf_is_refused(tmp_path):
+    path = tmp_path / "other.nc"
+    xr.Dataset({"a": ("x", np.arange(3.0))}, attrs={"title": "rainfall"}).to_netcdf(path, engine="h5netcdf")
+    with pytest.raises(ValueError, match=r"other\.nc is a netCDF file but not a bayesreg .*'format'.*None"):
+        load_estimator(path)
+
+
+def test_newer_format_version_is_refused(saved_map_file, tmp_path):
+    tree = xr.open_datatree(saved_map_file, engine="h5netcdf").load()
+    tree.close()
+    tree.attrs["format_version"] = persistence.FORMAT_VERSION + 1
+    path = tmp_path / "future.nc"
+    tree.to_netcdf(path, engine="h5netcdf")
+    with pytest.raises(ValueError, match=r"future\.nc has format version 2; .*Upgrade bayesreg"):
+        load_estimator(path)
+
+
+def test_other_class_is_refused(saved_map_file):
+    match = r"linear\.nc holds a BayesianLinearRegression, not a BayesianLogistic"
+    with pytest.raises(ValueError, match=match):
+        BayesianLogisticRegression.load(saved_map_file)
+    # The shared loader takes either.
+    assert isinstance(load_estimator(saved_map_file), BayesianLinearRegression)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.nc"):
+        BayesianLinearRegression.load(tmp_path / "nothing.nc")
+
+
+def test_unfitted_estimator_cannot_be_saved(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        BayesianLinearRegression().save(tmp_path / "m.nc")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unsaveable_sample_kwargs_are_refused_before_writing(tmp_path, diabetes):
+    X, y = diabetes
+    est = BayesianLinearRegression(DIABETES_PRIOR, method="map", sample_kwargs={"callback": print}).fit(X, y)
+    with pytest.raises(ValueError, match="Cannot save the estimator: cannot save 'params'"):
+        est.save(tmp_path / "m.nc")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_json_sample_kwargs_round_trip(tmp_path, diabetes):
+    X, y = diabetes
+    kwargs = {"target_accept": 0.95, "nuts_sampler": "pymc", "init": "adapt_diag"}
+    est = BayesianLinearRegression(DIABETES_PRIOR, method="map", sample_kwargs=kwargs).fit(X, y)
+    assert roundtrip(est, tmp_path).sample_kwargs == kwargs
