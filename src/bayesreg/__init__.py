@@ -25,10 +25,13 @@ __all__ = [
     "BayesianLogisticRegression",
     "ConvergenceWarning",
     "OptimizerWarning",
+    "RegularizationPath",
     "RidgeComparison",
     "__version__",
+    "compare_prior_scale_choices",
     "compare_with_ridge",
     "priors",
+    "regularization_path",
 ]
 
 # Public name -> module that defines it; loaded on first attribute access (PEP 562).
@@ -37,6 +40,9 @@ _LAZY = {
     "BayesianLogisticRegression": "bayesreg.logistic",
     "compare_with_ridge": "bayesreg.compare",
     "RidgeComparison": "bayesreg.compare",
+    "regularization_path": "bayesreg.selection",
+    "RegularizationPath": "bayesreg.selection",
+    "compare_prior_scale_choices": "bayesreg.selection",
     "ConvergenceWarning": "bayesreg.exceptions",
     "OptimizerWarning": "bayesreg.exceptions",
 }
@@ -46,6 +52,7 @@ if TYPE_CHECKING:
     from bayesreg.exceptions import ConvergenceWarning, OptimizerWarning
     from bayesreg.linear import BayesianLinearRegression
     from bayesreg.logistic import BayesianLogisticRegression
+    from bayesreg.selection import RegularizationPath, compare_prior_scale_choices, regularization_path
 
 
 def __getattr__(name: str):

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "plot_coefficients",
+    "plot_path_with_elpd",
     "plot_predictive_band",
     "plot_prior_likelihood_posterior_2d",
     "plot_regularisation_path",
@@ -402,4 +403,148 @@ def plot_regularisation_path(
     ax.set_title("Regularisation path", fontsize="small")
     if len(terms) <= 15:
         ax.legend(loc="best", fontsize="x-small", ncol=2 if len(terms) > 6 else 1)
+    return ax
+
+
+def plot_path_with_elpd(
+    path,
+    *,
+    column: str = "posterior_mean",
+    axes=None,
+):
+    """Coefficient path (top) and PSIS-LOO elpd ± se with the log evidence (bottom) against σ.
+
+    Points whose PSIS-LOO has Pareto k > 0.7 are drawn as red crosses on the elpd curve; the best σ
+    by elpd and by the evidence are marked with vertical lines.
+
+    Parameters
+    ----------
+    path : RegularizationPath
+        The result of :func:`bayesreg.regularization_path`.
+    column : str, default "posterior_mean"
+        Coefficient column to draw (``"ridge"``, ``"map"`` or ``"posterior_mean"``), with its HDI.
+    axes : sequence of two matplotlib Axes, optional
+        Where to draw; a new two-panel figure otherwise.
+
+    Returns
+    -------
+    ndarray of two matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from bayesreg import BayesianLinearRegression, regularization_path
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(30, 2)); y = X @ [1.0, -0.5] + rng.normal(size=30)
+    >>> est = BayesianLinearRegression(noise_sigma=1.0, method="exact", draws=200, random_state=0)
+    >>> axes = plot_path_with_elpd(regularization_path(est, X, y, [0.1, 1.0, 10.0]))
+    """
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(2, 1, figsize=(7.0, 7.0), sharex=True)
+    ax_coef, ax_elpd = axes
+    plot_regularisation_path(path.tables(), column=column, show_hdi=True, ax=ax_coef)
+    ax_coef.set_xlabel("")
+    summary = path.summary
+    sigmas = summary.index.to_numpy(dtype=float)
+    elpd = summary["elpd_loo"].to_numpy(dtype=float)
+    se = summary["elpd_loo_se"].to_numpy(dtype=float)
+    ax_elpd.fill_between(sigmas, elpd - se, elpd + se, color="C0", alpha=0.15, lw=0, label="PSIS-LOO ± se")
+    ax_elpd.plot(sigmas, elpd, "o-", ms=3, color="C0", label="PSIS-LOO elpd")
+    bad = summary["n_bad_pareto_k"].to_numpy(dtype=float) > 0
+    if bad.any():
+        ax_elpd.plot(sigmas[bad], elpd[bad], "x", color="C3", ms=8, mew=2, label="Pareto k > 0.7")
+    if "elpd_loo_exact" in summary:
+        ax_elpd.plot(sigmas, summary["elpd_loo_exact"], "--", color="k", lw=1, label="exact LOO elpd")
+    if np.isfinite(elpd).any():
+        ax_elpd.axvline(sigmas[np.nanargmax(elpd)], color="C0", ls=":", lw=1)
+    evidence = summary["log_evidence"].to_numpy(dtype=float)
+    if np.isfinite(evidence).any():
+        ax_ev = ax_elpd.twinx()
+        ax_ev.plot(sigmas, evidence, "-", color="C2", lw=1.2)
+        ax_ev.axvline(sigmas[np.nanargmax(evidence)], color="C2", ls=":", lw=1)
+        ax_ev.set_ylabel("log evidence", color="C2")
+    ax_elpd.set_xscale("log")
+    ax_elpd.set_xlabel("prior_sigma σ (log scale; larger = weaker penalty)")
+    ax_elpd.set_ylabel("elpd (leave-one-out)")
+    ax_elpd.legend(loc="lower right", fontsize="x-small")
+    return np.asarray(axes)
+
+
+__all__ += ["plot_rank_histograms"]  # appended here, so concurrent additions above stay separate
+
+
+def plot_rank_histograms(
+    ranks,
+    n_draws: int | None = None,
+    *,
+    names: list[str] | None = None,
+    n_bins: int = 10,
+    band: float = 0.99,
+    ax: Axes | None = None,
+) -> Axes:
+    """Binned simulation-based-calibration ranks, one step line per parameter, over the uniform band.
+
+    The grey band is the central ``band`` interval of one bin's count under uniform ranks
+    (``Binomial(n_sims, 1/n_bins)``) and the dashed line its expectation: a calibrated sampler keeps
+    about ``band`` of the bins inside it. A U shape means posteriors too narrow, a hump too wide, a
+    slope biased.
+
+    Parameters
+    ----------
+    ranks : SBCResult or array of int, shape (n_sims, n_parameters)
+        The result of :func:`bayesreg.calibration.simulation_based_calibration`, or its ranks.
+    n_draws : int, optional
+        Posterior draws per fit (ranks lie in ``0..n_draws``); taken from an ``SBCResult``.
+    names : list of str, optional
+        Legend labels; taken from an ``SBCResult``.
+    n_bins : int, default 10
+        Number of equally likely bins; must divide ``n_draws + 1``.
+    band : float, default 0.99
+        Probability of the grey band.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure otherwise.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import numpy as np, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ranks = np.random.default_rng(0).integers(0, 100, size=(200, 2))
+    >>> ax = plot_rank_histograms(ranks, n_draws=99, names=["a", "b"])
+    >>> ax.get_xlabel()
+    'rank of the true value among 99 posterior draws'
+    """
+    from scipy import stats
+
+    if hasattr(ranks, "ranks"):
+        n_draws = ranks.n_draws if n_draws is None else n_draws
+        names = ranks.parameter_names if names is None else names
+        ranks = ranks.ranks
+    ranks = np.atleast_2d(np.asarray(ranks))
+    if n_draws is None:
+        raise ValueError("n_draws is needed when ranks is a plain array.")
+    if (n_draws + 1) % n_bins:
+        raise ValueError(f"n_bins={n_bins} must divide n_draws + 1 = {n_draws + 1}.")
+    n_sims, n_params = ranks.shape
+    names = names or [f"param{i}" for i in range(n_params)]
+    width = (n_draws + 1) // n_bins
+    edges = np.arange(n_bins + 1) * width - 0.5
+    ax = _axes(ax, (5.0, 3.5))
+    low, high = stats.binom.interval(band, n_sims, 1.0 / n_bins)
+    ax.axhspan(low, high, color="0.85", label=f"{band:.0%} band if uniform")
+    ax.axhline(n_sims / n_bins, color="0.4", linestyle="--", linewidth=1)
+    for j in range(n_params):
+        counts = np.bincount(ranks[:, j] // width, minlength=n_bins)
+        ax.stairs(counts, edges, linewidth=1.4, label=names[j])
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(0, max(high, np.max([np.bincount(r // width, minlength=n_bins) for r in ranks.T])) * 1.15)
+    ax.set_xlabel(f"rank of the true value among {n_draws} posterior draws")
+    ax.set_ylabel(f"simulations per bin (of {n_sims})")
+    ax.legend(loc="upper center", fontsize="x-small", ncol=min(4, n_params + 1))
     return ax
