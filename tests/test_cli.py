@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -212,6 +213,24 @@ def test_failed_run_leaves_nothing_and_keeps_the_old_output(tmp_path, monkeypatc
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert ("disk on fire" in err) == (code == 3)
+
+
+def test_ctrl_c_swallowed_by_the_sampler_still_interrupts_the_run():
+    # PyMC catches KeyboardInterrupt and returns the draws so far; the runner must not go on.
+    import signal
+
+    from bayesreg.runner import _interrupts_propagate
+
+    reached_end = False
+    with pytest.raises(KeyboardInterrupt), _interrupts_propagate():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the signal handler runs here
+        except KeyboardInterrupt:
+            pass  # what the sampler does
+        reached_end = True
+    assert reached_end
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 # --- runs -------------------------------------------------------------------------------------------

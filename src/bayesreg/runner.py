@@ -19,11 +19,14 @@ and at the top: ``report.md``, ``spec.toml`` (a copy of the spec), and for a swe
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import signal
+import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,13 +143,41 @@ def _estimator(spec: Spec, sigma: float, progressbar: bool):
     return BayesianLogisticRegression(**spec.estimator_params(sigma, progressbar=progressbar))
 
 
+@contextlib.contextmanager
+def _interrupts_propagate() -> Iterator[None]:
+    """Re-raise a Ctrl-C that the sampler caught and turned into an early, partial result.
+
+    PyMC stops sampling on KeyboardInterrupt and returns the draws so far; a run must not write
+    a report from those. A second Ctrl-C raises at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    hits: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        hits.append(signum)
+        if len(hits) == 1 and callable(previous):
+            previous(signum, frame)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if hits:
+        raise KeyboardInterrupt
+
+
 def _fit_one(spec: Spec, data: Dataset, sigma: float, progressbar: bool):
     """Fit and compare, recording bayesreg's convergence warnings instead of letting them escape."""
     from bayesreg.compare import compare_with_ridge
     from bayesreg.exceptions import ConvergenceWarning
 
     est = _estimator(spec, sigma, progressbar)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _interrupts_propagate():
         warnings.simplefilter("always", ConvergenceWarning)
         est.fit(data.X, data.y)
         comparison = compare_with_ridge(est, data.X, data.y)
