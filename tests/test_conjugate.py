@@ -79,3 +79,26 @@ def test_sufficient_stats_are_centred_cross_products(problem):
     np.testing.assert_allclose(stats.xtx, Xc.T @ Xc, rtol=1e-12)
     np.testing.assert_allclose(stats.xty, Xc.T @ yc, rtol=1e-12)
     assert stats.yty == pytest.approx(yc @ yc, rel=1e-12)
+
+
+def test_rss_about_the_reference_point_is_the_rss(problem):
+    X, y = problem
+    stats = sufficient_stats(X, y, fit_intercept=True)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    for w in np.random.default_rng(0).normal(size=(4, 3)):
+        delta = w - stats.coef_ref
+        expanded = stats.rss_ref - 2 * delta @ stats.xtr_ref + delta @ stats.xtx @ delta
+        assert expanded == pytest.approx(np.sum((yc - Xc @ w) ** 2), rel=1e-12)
+
+
+def test_near_perfect_fit_map_converges():
+    # R² ≈ 0.99998 (as posteriordb's sblri): yty − 2wᵀxty + wᵀxtx w would cancel ~5 digits away.
+    from bayesreg import BayesianLinearRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(scale=100.0, size=(100, 5))
+    y = X @ np.ones(5) + rng.normal(size=100)
+    est = BayesianLinearRegression(10.0, noise_prior_sigma=10.0, fit_intercept=False, method="map").fit(X, y)
+    assert est.map_converged_
+    ridge = Ridge(alpha=est.map_noise_sigma_**2 / 100.0, fit_intercept=False).fit(X, y)
+    np.testing.assert_allclose(est.map_coef_, ridge.coef_, rtol=1e-10)

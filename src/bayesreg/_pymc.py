@@ -103,11 +103,18 @@ def build_linear_model(
         # Every number is a Data container, so models of one structure share a compiled objective.
         n = pm.Data("n_rows", float(stats.n))
         xtx = pm.Data("xtx", stats.xtx)
-        xty = pm.Data("xty", stats.xty)
-        yty = pm.Data("yty", stats.yty)
         y_mean = pm.Data("y_mean", stats.y_mean)
+        # RSS expanded about the least-squares point: the same number as yty − 2wᵀxty + wᵀxtx w
+        # without its catastrophic cancellation (see SufficientStats).
+        coef_ref = pm.Data("coef_ref", stats.coef_ref)
+        rss_ref = pm.Data("rss_ref", stats.rss_ref)
+        xtr_ref = pm.Data("xtr_ref", stats.xtr_ref)
+        delta = coef - coef_ref
         rss = (
-            yty - 2.0 * pt.dot(coef, xty) + pt.dot(coef, pt.dot(xtx, coef)) + n * (y_mean - intercept_c) ** 2
+            rss_ref
+            - 2.0 * pt.dot(delta, xtr_ref)
+            + pt.dot(delta, pt.dot(xtx, delta))
+            + n * (y_mean - intercept_c) ** 2
         )
         pm.Potential(
             "log_likelihood",
