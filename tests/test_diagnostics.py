@@ -50,3 +50,10 @@ def test_divergences_are_counted_and_fail():
     assert not report.converged and "target_accept" in report.problems[0]
     with pytest.warns(ConvergenceWarning, match="2 divergent transitions"):
         warn_if_not_converged(report)
+
+
+def test_one_chain_cannot_show_convergence():
+    draws = np.random.default_rng(4).normal(size=(1, 1000))
+    report = check_convergence(tree(draws))
+    assert not report.converged
+    assert any("at least two chains" in p for p in report.problems)

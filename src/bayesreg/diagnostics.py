@@ -68,12 +68,18 @@ class ConvergenceReport:
         return "\n".join(lines)
 
 
+def _values(ds: xr.Dataset) -> np.ndarray:
+    return np.concatenate([np.ravel(da.values) for da in ds.data_vars.values()])
+
+
 def _min_over(ds: xr.Dataset) -> float:
-    return float(min(np.nanmin(da.values) for da in ds.data_vars.values()))
+    """Smallest value over all variables; NaN (not a warning) if any is NaN."""
+    return float(np.min(_values(ds)))
 
 
 def _max_over(ds: xr.Dataset) -> float:
-    return float(max(np.nanmax(da.values) for da in ds.data_vars.values()))
+    """Largest value over all variables; NaN (not a warning) if any is NaN."""
+    return float(np.max(_values(ds)))
 
 
 def check_convergence(
@@ -133,7 +139,9 @@ def check_convergence(
             f"{n_div} divergent transitions: raise target_accept (sample_kwargs="
             "{'target_accept': 0.95}) or reparameterise; the posterior may be biased."
         )
-    if not r_hat <= r_hat_max:
+    if n_chains < 2:
+        problems.append("r_hat needs at least two chains to compare: set chains >= 2 (4 is usual).")
+    elif not r_hat <= r_hat_max:
         problems.append(
             f"r_hat up to {r_hat:.3f} > {r_hat_max}: chains disagree; increase `tune` and `draws`."
         )
