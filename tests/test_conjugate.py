@@ -81,14 +81,31 @@ def test_sufficient_stats_are_centred_cross_products(problem):
     assert stats.yty == pytest.approx(yc @ yc, rel=1e-12)
 
 
-def test_rss_about_the_reference_point_is_the_rss(problem):
-    X, y = problem
+@pytest.mark.parametrize("shape", [(40, 3), (10, 25)])
+def test_rss_from_the_qr_factors_is_the_rss(shape):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=shape), rng.normal(size=shape[0])
     stats = sufficient_stats(X, y, fit_intercept=True)
     Xc, yc = X - X.mean(0), y - y.mean()
-    for w in np.random.default_rng(0).normal(size=(4, 3)):
-        delta = w - stats.coef_ref
-        expanded = stats.rss_ref - 2 * delta @ stats.xtr_ref + delta @ stats.xtx @ delta
-        assert expanded == pytest.approx(np.sum((yc - Xc @ w) ** 2), rel=1e-12)
+    for w in rng.normal(size=(4, shape[1])):
+        resid = stats.qty - stats.r_factor @ w
+        assert resid @ resid + stats.rss_floor == pytest.approx(np.sum((yc - Xc @ w) ** 2), rel=1e-12)
+
+
+def test_ill_conditioned_polynomial_map_converges():
+    # Standardised powers of x in [0, 1] up to degree 12 (notebook 03): XᵀX is nearly singular,
+    # and any expansion of the RSS about a huge least-squares point cancels catastrophically.
+    from bayesreg import BayesianLinearRegression
+
+    rng = np.random.default_rng(3)
+    x = np.sort(rng.uniform(0, 1, 20))
+    X = np.column_stack([x**k for k in range(1, 13)])
+    X = (X - X.mean(0)) / X.std(0)
+    y = np.sin(2 * np.pi * x) + rng.normal(scale=0.3, size=20)
+    est = BayesianLinearRegression(2.91, noise_sigma=0.3, method="map").fit(X, y)
+    assert est.map_converged_
+    ridge = Ridge(alpha=0.3**2 / 2.91**2).fit(X, y)
+    assert np.max(np.abs(est.map_coef_ - ridge.coef_)) < 1e-6 * np.max(np.abs(ridge.coef_))
 
 
 def test_near_perfect_fit_map_converges():

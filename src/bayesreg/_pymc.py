@@ -102,20 +102,14 @@ def build_linear_model(
             sigma_n = pm.Data("noise_sigma", float(noise_sigma))
         # Every number is a Data container, so models of one structure share a compiled objective.
         n = pm.Data("n_rows", float(stats.n))
-        xtx = pm.Data("xtx", stats.xtx)
         y_mean = pm.Data("y_mean", stats.y_mean)
-        # RSS expanded about the least-squares point: the same number as yty − 2wᵀxty + wᵀxtx w
-        # without its catastrophic cancellation (see SufficientStats).
-        coef_ref = pm.Data("coef_ref", stats.coef_ref)
-        rss_ref = pm.Data("rss_ref", stats.rss_ref)
-        xtr_ref = pm.Data("xtr_ref", stats.xtr_ref)
-        delta = coef - coef_ref
-        rss = (
-            rss_ref
-            - 2.0 * pt.dot(delta, xtr_ref)
-            + pt.dot(delta, pt.dot(xtx, delta))
-            + n * (y_mean - intercept_c) ** 2
-        )
+        # RSS as ‖Qᵀyc − Rw‖² + floor: the same number as yty − 2wᵀxty + wᵀxtx w without its
+        # catastrophic cancellation (see SufficientStats).
+        r_factor = pm.Data("r_factor", stats.r_factor)
+        qty = pm.Data("qty", stats.qty)
+        rss_floor = pm.Data("rss_floor", stats.rss_floor)
+        resid = qty - pt.dot(r_factor, coef)
+        rss = pt.dot(resid, resid) + rss_floor + n * (y_mean - intercept_c) ** 2
         pm.Potential(
             "log_likelihood",
             -n * pt.log(sigma_n) - 0.5 * n * np.log(2 * np.pi) - rss / (2 * sigma_n**2),

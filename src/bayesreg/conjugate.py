@@ -46,19 +46,19 @@ class SufficientStats:
         ``Xcᵀyc``.
     yty : float
         ``ycᵀyc``.
-    coef_ref : ndarray, shape (p,)
-        A reference point, the least-squares (minimum-norm) solution.
-    rss_ref : float
-        ``‖yc − Xc coef_ref‖²``, computed from the residuals themselves.
-    xtr_ref : ndarray, shape (p,)
-        ``Xcᵀ(yc − Xc coef_ref)`` (zero up to rounding).
+    r_factor : ndarray, shape (k, p)
+        ``R`` of the thin QR decomposition ``Xc = QR`` (``k = min(n, p)``).
+    qty : ndarray, shape (k,)
+        ``Qᵀyc``.
+    rss_floor : float
+        ``‖yc − QQᵀyc‖²``, the part of the RSS no coefficient can explain.
 
     Notes
     -----
     ``RSS(w) = yty − 2wᵀxty + wᵀ xtx w`` cancels catastrophically when the fit is good: with
     R² ≈ 0.99998 (posteriordb's ``sblri``) the terms are 5e6 and the RSS 86, and the rounding left in
-    the log density stops a MAP optimizer short. The same RSS expanded about ``coef_ref``,
-    ``rss_ref − 2(w − w_ref)ᵀxtr_ref + (w − w_ref)ᵀ xtx (w − w_ref)``, has small terms.
+    the log density stops a MAP optimizer short. The same RSS written as
+    ``‖Qᵀyc − Rw‖² + rss_floor`` is a sum of squares of small terms, accurate at any conditioning.
     """
 
     n: int
@@ -68,9 +68,9 @@ class SufficientStats:
     xtx: np.ndarray
     xty: np.ndarray
     yty: float
-    coef_ref: np.ndarray
-    rss_ref: float
-    xtr_ref: np.ndarray
+    r_factor: np.ndarray
+    qty: np.ndarray
+    rss_floor: float
 
 
 def sufficient_stats(X: np.ndarray, y: np.ndarray, *, fit_intercept: bool) -> SufficientStats:
@@ -89,8 +89,9 @@ def sufficient_stats(X: np.ndarray, y: np.ndarray, *, fit_intercept: bool) -> Su
     y_mean = float(y.mean()) if fit_intercept else 0.0
     Xc = X - x_mean
     yc = y - y_mean
-    coef_ref = np.linalg.lstsq(Xc, yc, rcond=None)[0]
-    resid_ref = yc - Xc @ coef_ref
+    q_factor, r_factor = np.linalg.qr(Xc, mode="reduced")
+    qty = q_factor.T @ yc
+    floor = yc - q_factor @ qty
     return SufficientStats(
         n=X.shape[0],
         fit_intercept=fit_intercept,
@@ -99,9 +100,9 @@ def sufficient_stats(X: np.ndarray, y: np.ndarray, *, fit_intercept: bool) -> Su
         xtx=Xc.T @ Xc,
         xty=Xc.T @ yc,
         yty=float(yc @ yc),
-        coef_ref=coef_ref,
-        rss_ref=float(resid_ref @ resid_ref),
-        xtr_ref=Xc.T @ resid_ref,
+        r_factor=r_factor,
+        qty=qty,
+        rss_floor=float(floor @ floor),
     )
 
 
