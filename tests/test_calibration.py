@@ -1,0 +1,115 @@
+"""Simulation-based calibration of the exact sampler and of NUTS for all three models.
+
+The test: for each parameter, Pearson's chi-square on the ranks of the true values among 99
+thinned posterior draws, binned into equally likely bins (expected count >= 12 per bin). Each model
+is rejected at family level 0.01, Bonferroni-corrected over its parameters (so each p-value must be
+>= 0.01 / n_parameters). Seeds are fixed, so the outcome is reproducible; see tests/sbc_models.py for
+the models and why the intercept is handled as it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sbc_models import CASES, N_DRAWS, SLOW, SLOW_SEED, exact_linear, simulate_linear_known
+from scipy import stats
+
+from bayesreg.calibration import rank_uniformity_test, simulation_based_calibration
+
+FAMILY_LEVEL = 0.01
+# Every rank is kept, converged or not (dropping fits would select on the data). The diagnostics'
+# r_hat <= 1.01 rule is noisy at 2 chains x 1000 draws: on these well-mixed fits (tail ESS > 500, no
+# divergences) it flags roughly 5-12% of fits with r_hat just above 1.01. So a flagged fit is
+# accepted only when that is all that is wrong: no divergence, ESS >= 100 per chain, r_hat <= 1.02.
+RHAT_LOOSE = 1.02
+
+
+def run(key: str, n_sims: int, seed: int):
+    case = CASES[key]
+    return simulation_based_calibration(case.make_estimator, case.simulate, n_sims, rng=seed, n_draws=N_DRAWS)
+
+
+def assert_uniform(result, n_bins: int):
+    for report in result.reports:
+        if report is not None:
+            assert report.n_divergences == 0, str(report)
+            assert min(report.min_ess_bulk, report.min_ess_tail) >= 100 * report.n_chains, str(report)
+            assert report.max_r_hat <= RHAT_LOOSE, str(report)
+    test = result.uniformity(n_bins=n_bins)
+    test.attrs["flagged_fits"] = int((~result.converged).sum())
+    threshold = FAMILY_LEVEL / len(test)
+    assert (test["p_value"] >= threshold).all(), f"ranks not uniform (p < {threshold:.4f}):\n{test}"
+    return test
+
+
+# --- the test itself can fail ----------------------------------------------------------------------
+
+
+def test_rank_test_accepts_uniform_and_rejects_skewed_ranks():
+    rng = np.random.default_rng(0)
+    uniform = rng.integers(0, N_DRAWS + 1, size=(300, 1))
+    assert rank_uniformity_test(uniform, N_DRAWS, n_bins=10)["p_value"].iloc[0] > 0.05
+    # Ranks of a posterior that is too narrow pile up at both ends.
+    u_shaped = np.clip(np.round(stats.beta(0.5, 0.5).rvs(300, random_state=rng) * N_DRAWS), 0, N_DRAWS)
+    assert rank_uniformity_test(u_shaped.astype(int)[:, None], N_DRAWS)["p_value"].iloc[0] < 1e-4
+    with pytest.raises(ValueError, match="must divide n_draws"):
+        rank_uniformity_test(uniform, N_DRAWS, n_bins=7)
+
+
+def test_sbc_detects_a_miscalibrated_posterior():
+    # The estimator assumes noise sd 0.5 while the data have 1.0: posteriors too narrow.
+    def overconfident(seed):
+        return exact_linear(seed).set_params(noise_sigma=0.5)
+
+    result = simulation_based_calibration(overconfident, simulate_linear_known, 200, rng=1, n_draws=N_DRAWS)
+    test = result.uniformity(n_bins=10)
+    assert (test["p_value"] < 1e-6).all(), test
+    counts = np.array(test.loc["coef[0]", "counts"])
+    assert counts[0] + counts[-1] > 3 * (counts[4] + counts[5])  # the U shape of overconfidence
+
+
+# --- default run: small sizes ---------------------------------------------------------------------
+
+
+def test_exact_sampler_is_calibrated():
+    result = run("exact", 500, seed=11)
+    assert result.thin == 1 and result.ranks.shape == (500, 4)
+    assert_uniform(result, n_bins=10)
+
+
+@pytest.mark.parametrize("key", ["known", "unknown", "logistic"])
+def test_nuts_is_calibrated_small(key):
+    result = run(key, 60, seed=12)
+    assert result.thin == 20
+    assert_uniform(result, n_bins=5)
+
+
+# --- slow: more simulations, finer bins -----------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["exact", "known", "unknown", "logistic"])
+def test_is_calibrated_large(key):
+    # The same sizes and seed draw docs/figures/sbc_ranks.png (python tests/sbc_models.py).
+    n_sims, n_bins = SLOW[key]
+    assert_uniform(run(key, n_sims, seed=SLOW_SEED), n_bins=n_bins)
+
+
+def test_rank_histogram_plot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.patches import StepPatch
+
+    from bayesreg.plotting import plot_rank_histograms
+
+    result = run("exact", 100, seed=3)
+    ax = plot_rank_histograms(result, n_bins=10)
+    steps = [p for p in ax.patches if isinstance(p, StepPatch)]
+    assert len(steps) == 4
+    np.testing.assert_array_equal(steps[0].get_data().values, result.uniformity(10).loc["coef[0]", "counts"])
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels[1:] == result.parameter_names and "99% band" in labels[0]
+    with pytest.raises(ValueError, match="n_draws is needed"):
+        plot_rank_histograms(result.ranks)
+    matplotlib.pyplot.close("all")
