@@ -180,9 +180,19 @@ def test_existing_output_is_refused_then_replaced_with_force(tmp_path, capsys):
     assert "exists; pass --force" in capsys.readouterr().err
     assert (out / "precious.txt").read_text() == "keep me"
 
+    # --force will not delete a folder that bayesreg did not write...
+    assert main(["run", str(spec), "--out", str(out), "-q", "--force"]) == 2
+    assert "not written by `bayesreg run`" in capsys.readouterr().err
+    assert (out / "precious.txt").read_text() == "keep me"
+
+    # ...but it replaces an earlier run, once the new one is complete.
+    (out / "precious.txt").unlink()
     assert main(["run", str(spec), "--out", str(out), "-q", "--force"]) == 0
-    assert not (out / "precious.txt").exists()
+    (out / "old-run.txt").write_text("from the first run")
+    assert main(["run", str(spec), "--out", str(out), "-q", "--force"]) == 0
+    assert not (out / "old-run.txt").exists()
     assert sorted(p.name for p in out.iterdir()) == [
+        ".bayesreg-run",
         "coefficients.png",
         "comparison.csv",
         "report.md",
@@ -207,6 +217,7 @@ def test_failed_run_leaves_nothing_and_keeps_the_old_output(tmp_path, monkeypatc
     old = tmp_path / "old"
     old.mkdir()
     (old / "report.md").write_text("previous run")
+    (old / ".bayesreg-run").write_text("")  # an earlier run: --force may replace it, on success
     assert main(["run", str(spec), "--out", str(old), "-q", "--force"]) == code
     assert (old / "report.md").read_text() == "previous run"
     assert leftovers(tmp_path) == []
@@ -378,3 +389,11 @@ def test_unconverged_run_still_writes_report_and_exits_1(tmp_path, capsys):
     assert "effective sample size down to" in report
     assert "The sampler did not converge; do not trust this posterior." in report
     assert_map_equals_ridge(out / "comparison.csv")
+
+
+def test_sweep_folders_never_collide():
+    from bayesreg.runner import _sigma_folders
+
+    assert _sigma_folders([0.03, 30.0]) == ["sigma_0.03", "sigma_30"]
+    close = _sigma_folders([1.0000001, 1.0000002])
+    assert len(set(close)) == 2

@@ -26,12 +26,12 @@ import xarray as xr
 from pymc.pytensorf import join_nonshared_inputs
 from scipy import linalg, optimize
 
+from bayesreg._validation import RESERVED_SAMPLE_KWARGS
 from bayesreg.exceptions import OptimizerWarning
 
 __all__ = ["MapResult", "find_map", "sample_posterior"]
 
 MAP_RTOL = 1e-9
-_RESERVED_SAMPLE_KWARGS = ("draws", "tune", "chains", "random_seed", "progressbar", "model")
 
 
 @dataclass(frozen=True)
@@ -261,11 +261,22 @@ def find_map(
         rel_step = float(np.max(np.abs(step) / scale))
         converged = bool(np.isfinite(logp) and rel_step <= rtol)
     if not converged:
+        if newton is None:
+            # Not a maximum at all: typically the density is unbounded, e.g. an unknown noise sd
+            # that runs to 0 because the model fits every row exactly. Saying "standardise X" there
+            # would send the user the wrong way.
+            advice = (
+                "the log density is not concave at the last point (its Hessian is not negative "
+                "definite), so there may be no maximum at all: with an unknown noise sd this happens "
+                "when the model can fit y exactly (n_samples <= n_features + 1, or y a linear "
+                "function of X); give a known noise_sigma or use more rows."
+            )
+        else:
+            advice = "standardise X, check for perfectly collinear columns, or use a smaller prior_sigma."
         warnings.warn(
             f"The MAP optimizer did not converge (remaining relative Newton step {rel_step:.2e} "
             f"> {rtol:g} after {n_iter} iterations; {result.message}). The MAP, and any agreement "
-            "with ridge, cannot be trusted: standardise X, check for perfectly collinear columns, "
-            "or use a smaller prior_sigma.",
+            f"with ridge, cannot be trusted: {advice}",
             OptimizerWarning,
             stacklevel=3,
         )
@@ -312,7 +323,7 @@ def sample_posterior(
     any other ``sample_kwargs`` go through :func:`pymc.sample` as usual.
     """
     kwargs = dict(sample_kwargs or {})
-    clash = sorted(set(kwargs) & set(_RESERVED_SAMPLE_KWARGS))
+    clash = sorted(set(kwargs) & set(RESERVED_SAMPLE_KWARGS))
     if clash:
         raise ValueError(f"sample_kwargs may not set {clash}: use the estimator's own parameters for those.")
     kwargs.setdefault("nuts_sampler", "nutpie")

@@ -78,7 +78,7 @@ def _model_text(result: RunResult) -> list[str]:
         lines = [f"- Likelihood: y ~ Normal(b + X·w, σ_n²), {noise}"]
     else:
         est = result.fits[0].estimator
-        event = est.classes_[1]
+        event = est.classes_[1].item()  # a plain Python value, not np.int64(1)
         lines = [f"- Likelihood: y ~ Bernoulli(sigmoid(b + X·w)), event y = {event!r}"]
     lines += [
         f"- Prior: each coefficient w_j ~ Normal(0, σ²), σ = prior_sigma = {sigmas}",

@@ -129,8 +129,31 @@ def _fmt(value: float) -> str:
     return f"{value:.6g}"
 
 
-def _sigma_folder(sigma: float) -> str:
-    return f"sigma_{sigma:g}"
+def _sigma_folders(sigmas: list[float]) -> list[str]:
+    """One folder name per prior_sigma: short (``sigma_0.3``) unless two would collide."""
+    names = [f"sigma_{sigma:g}" for sigma in sigmas]
+    if len(set(names)) < len(names):
+        names = [f"sigma_{sigma!r}" for sigma in sigmas]  # repr round-trips: distinct floats differ
+    return names
+
+
+# Written into every output folder: --force replaces only folders that carry it.
+RUN_MARKER = ".bayesreg-run"
+
+
+def _check_replaceable(out_dir: Path, force: bool) -> None:
+    """Refuse an existing ``out_dir`` unless ``force`` and it holds an earlier bayesreg run."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise OutputExistsError(f"output path {out_dir} exists and is not a folder")
+    if not force:
+        raise OutputExistsError(f"output folder {out_dir} exists; pass --force to replace it")
+    if any(out_dir.iterdir()) and not (out_dir / RUN_MARKER).exists():
+        raise OutputExistsError(
+            f"output folder {out_dir} was not written by `bayesreg run` (no {RUN_MARKER} file), so "
+            "--force will not replace it; choose another --out"
+        )
 
 
 def _estimator(spec: Spec, sigma: float, progressbar: bool):
@@ -230,8 +253,9 @@ def _write_fit_files(est, comparison, folder: Path) -> list[str]:
     return written
 
 
-def _commit(tmp: Path, out_dir: Path) -> None:
+def _commit(tmp: Path, out_dir: Path, force: bool) -> None:
     """Move the finished ``tmp`` to ``out_dir``, replacing an old one only at this point."""
+    _check_replaceable(out_dir, force)  # again: the folder may have appeared during the run
     if out_dir.exists():
         old = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}"
         out_dir.rename(old)
@@ -258,7 +282,9 @@ def run_spec(
     out_dir : str or pathlib.Path
         The output folder; it must not exist unless ``force`` is True.
     force : bool, default False
-        Replace an existing output folder (only once the new run has been written).
+        Replace an existing output folder (only once the new run has been written), provided it
+        is empty or holds an earlier run (its ``.bayesreg-run`` marker); any other folder is
+        refused, so a mistyped ``--out`` never deletes a user's files.
     progressbar : bool, default True
         Show the sampler's progress bar.
     progress : callable, optional
@@ -288,10 +314,7 @@ def run_spec(
 
     say = progress or (lambda message: None)
     out_dir = Path(out_dir)
-    if out_dir.exists() and not force:
-        raise OutputExistsError(f"output folder {out_dir} exists; pass --force to replace it")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputExistsError(f"output path {out_dir} exists and is not a folder")
+    _check_replaceable(out_dir, force)
 
     data = load_data(spec)  # before any progress line: a data error is then the only output
     say(f"data: {data.description}")
@@ -303,7 +326,8 @@ def run_spec(
     try:
         fits = []
         sigmas = spec.model.prior_sigma
-        for i, sigma in enumerate(sigmas, start=1):
+        folders = _sigma_folders(list(sigmas)) if spec.is_sweep else [""] * len(sigmas)
+        for i, (sigma, folder) in enumerate(zip(sigmas, folders, strict=True), start=1):
             step = f"[{i}/{len(sigmas)}] prior_sigma={sigma:g}"
             settings = spec.method
             if spec.method == "mcmc":
@@ -312,7 +336,6 @@ def run_spec(
             start = time.perf_counter()
             est, comparison, caught = _fit_one(spec, data, sigma, progressbar)
             seconds = time.perf_counter() - start
-            folder = _sigma_folder(sigma) if spec.is_sweep else ""
             files = _write_fit_files(est, comparison, tmp / folder)
             fit = FitResult(sigma, folder, comparison, est, caught, files, seconds)
             fits.append(fit)
@@ -326,8 +349,9 @@ def run_spec(
             _write_sweep_files(fits, tmp)
         shutil.copyfile(spec.path, tmp / "spec.toml")
         write_report(result, tmp / "report.md")
+        (tmp / RUN_MARKER).write_text("written by `bayesreg run`; --force may replace this folder\n")
         say(f"writing {out_dir}")
-        _commit(tmp, out_dir)
+        _commit(tmp, out_dir, force)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

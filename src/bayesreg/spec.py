@@ -52,6 +52,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bayesreg._validation import RESERVED_SAMPLE_KWARGS
+
 __all__ = [
     "BUNDLED_DATASETS",
     "SCHEMA_VERSION",
@@ -389,7 +391,7 @@ def parse_spec(raw: Mapping[str, Any], path: str | Path) -> Spec:
     sample_kwargs = sampler.get("sample_kwargs")
     if sample_kwargs is not None:
         sample_kwargs = dict(_table(sample_kwargs, "sampler.sample_kwargs"))
-        reserved = sorted(set(sample_kwargs) & {"draws", "tune", "chains", "random_seed", "progressbar"})
+        reserved = sorted(set(sample_kwargs) & set(RESERVED_SAMPLE_KWARGS))
         if reserved:
             raise SpecError(
                 f"sampler.sample_kwargs may not set {reserved}: use sampler.draws/tune/chains and seed"
