@@ -196,3 +196,43 @@ def test_log_likelihood_can_be_skipped_for_many_rows(diabetes):
     ).fit(X, y)
     assert "log_likelihood" not in est.idata_.children
     assert "observed_data" in est.idata_.children
+
+
+def test_failed_refit_leaves_no_stale_results(diabetes):
+    X, y = diabetes
+    est = BayesianLinearRegression(DIABETES_PRIOR, noise_sigma=DIABETES_NOISE, method="exact").fit(X, y)
+    assert hasattr(est, "coef_")
+    est.set_params(method="map", noise_sigma=None)
+    with pytest.raises(ValueError, match="y is constant"):
+        est.fit(X, np.ones(len(y)))
+    for name in ("coef_", "map_coef_", "idata_", "noise_sigma_", "exact_posterior_", "_map_result"):
+        assert not hasattr(est, name), name
+
+
+def test_sampler_runs_unwhitened_when_the_map_has_no_hessian(monkeypatch, wide_problem):
+    # As if the MAP check had failed with no usable Hessian: NUTS must still sample the same posterior.
+    import dataclasses
+
+    import arviz as az
+
+    import bayesreg.inference
+    from bayesreg import OptimizerWarning
+
+    real = bayesreg.inference.find_map
+
+    def no_hessian(*args, **kwargs):
+        result = real(*args, **kwargs)
+        return dataclasses.replace(result, location_cov=np.full_like(result.location_cov, np.nan))
+
+    monkeypatch.setattr(bayesreg.inference, "find_map", no_hessian)
+    X, y = wide_problem
+    X = X[:, :3]
+    est = BayesianLinearRegression(
+        1.0, noise_sigma=0.5, draws=1000, tune=1000, random_state=0, progressbar=False
+    )
+    with pytest.warns(OptimizerWarning, match="without whitening"):
+        est.fit(X, y)
+    assert est.convergence_.converged
+    mcse = az.mcse(est.idata_["posterior"].to_dataset())["coef"].values
+    assert np.all(np.abs(est.coef_ - est.exact_posterior_.coef_mean) < 4 * mcse)
+    assert set(est.idata_["posterior"].data_vars) == {"coef", "intercept"}

@@ -6,6 +6,7 @@ The subclasses supply the model (``_build_model``), the pointwise log likelihood
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from bayesreg._validation import (
     check_feature_frame,
     validate_params,
 )
+from bayesreg.exceptions import OptimizerWarning
 
 COMMON_CONSTRAINTS = {
     "prior_sigma": POSITIVE_FLOAT,
@@ -49,6 +51,12 @@ class BayesianRegressionBase(BaseEstimator):
 
     def _validate_params(self) -> None:
         validate_params(type(self).__name__, self.get_params(deep=False), self._constraints)
+
+    def _reset_fitted_state(self) -> None:
+        """Forget every result of an earlier fit, so a failed refit cannot leave a mixture."""
+        for name in list(vars(self)):
+            if (name.endswith("_") and not name.startswith("__")) or name in ("_map_result", "_x_mean"):
+                delattr(self, name)
 
     def _validate_training_data(self, X: Any, y: Any, *, y_numeric: bool):
         check_feature_frame(X)
@@ -105,8 +113,19 @@ class BayesianRegressionBase(BaseEstimator):
         from bayesreg.diagnostics import check_convergence, warn_if_not_converged
         from bayesreg.inference import sample_posterior
 
-        scale_tril = linalg.cholesky(map_result.location_cov, lower=True)
-        model = build_model(Whitening(loc=map_result.location, scale_tril=scale_tril))
+        try:
+            scale_tril = linalg.cholesky(map_result.location_cov, lower=True)
+            model = build_model(Whitening(loc=map_result.location, scale_tril=scale_tril))
+        except (linalg.LinAlgError, ValueError):
+            # No usable Laplace covariance (the MAP check failed and already warned): sample the
+            # same posterior in its plain coordinates, and say so.
+            warnings.warn(
+                "No positive-definite Hessian at the MAP, so NUTS runs without whitening; expect "
+                "slower sampling and check the convergence report.",
+                OptimizerWarning,
+                stacklevel=3,
+            )
+            model = build_model(None)
         idata = sample_posterior(
             model,
             draws=self.draws,
@@ -118,7 +137,7 @@ class BayesianRegressionBase(BaseEstimator):
             structure_key=self._structure_key(),
         )
         posterior = idata["posterior"].to_dataset()
-        internal = [v for v in self._internal_vars if v in posterior]
+        internal = [v for v in (*self._internal_vars, "location") if v in posterior.variables]
         idata["posterior"] = posterior.drop_vars(internal)
         self._attach_data_groups(idata, X, y_observed)
         report = check_convergence(idata)

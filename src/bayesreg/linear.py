@@ -147,6 +147,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self
         """
         self._validate_params()
+        self._reset_fitted_state()
         if self.method == "exact" and self.noise_sigma is None:
             raise ValueError(
                 "method='exact' needs a known noise sd: the posterior is only closed-form when "
@@ -159,6 +160,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
                 "mixture over prior_sigma, not closed-form. Use method='mcmc' (or prior_sigma_prior=None)."
             )
         X, y = self._validate_training_data(X, y, y_numeric=True)
+        noise_prior_sigma = self._noise_prior_sigma(y)  # may refuse y: before any attribute is set
         stats = sufficient_stats(X, y, fit_intercept=self.fit_intercept)
         self._x_mean = stats.x_mean
         self.idata_ = None
@@ -173,7 +175,6 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
             self._fit_exact(X, y)
             return self
 
-        noise_prior_sigma = self._noise_prior_sigma(y)
         self.map_prior_sigma_ = float(self.prior_sigma)
         if hierarchical:
             self.map_prior_sigma_, _ = hyperparameter_mode(

@@ -98,6 +98,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         self
         """
         self._validate_params()
+        self._reset_fitted_state()
         X, y = self._validate_training_data(X, y, y_numeric=False)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
