@@ -630,6 +630,17 @@ def hyperparameter_mode(
     res = optimize.minimize(
         neg_log_post, x0, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 4000}
     )
+    if not res.success:
+        import warnings
+
+        from bayesreg.exceptions import OptimizerWarning
+
+        warnings.warn(
+            f"The search for the most probable prior_sigma did not converge ({res.message}); the "
+            "MAP and the sampler's whitening rest on it. Standardise X or change prior_sigma_prior.",
+            OptimizerWarning,
+            stacklevel=2,
+        )
     sigma = float(np.exp(res.x[0]))
     noise = float(noise_sigma) if noise_sigma is not None else float(np.exp(res.x[1]))
     return sigma, noise
