@@ -83,13 +83,11 @@ def test_unconverged_map_never_agrees(diabetes):
 def test_posterior_far_from_ridge_is_flagged(diabetes_known_mcmc, diabetes):
     X, y = diabetes
     # Compare against a different penalty: the posterior mean (and MAP) no longer match it.
-    est = diabetes_known_mcmc
-    original = est.prior_sigma
-    try:
-        est.prior_sigma = original * 0.5
-        cmp = compare_with_ridge(est, X, y)
-    finally:
-        est.prior_sigma = original
+    import copy
+
+    est = copy.deepcopy(diabetes_known_mcmc)  # never mutate the shared fixture
+    est.prior_sigma = est.prior_sigma * 0.5
+    cmp = compare_with_ridge(est, X, y)
     assert not cmp.agrees
     assert any("max |MAP - ridge|" in r for r in cmp.reasons)
     assert any("MCSE from ridge" in r for r in cmp.reasons)
@@ -119,3 +117,31 @@ def test_warning_is_not_swallowed_silently(diabetes):
         warnings.simplefilter("always")
         est.fit(X, y)
     assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
+def test_unconverged_logistic_sampler_never_agrees(breast_cancer):
+    # Same structure as the session's breast-cancer fit, so the compiled sampler is reused.
+    from bayesreg import BayesianLogisticRegression
+
+    X, y = breast_cancer
+    est = BayesianLogisticRegression(1.0, draws=15, tune=5, chains=2, random_state=0, progressbar=False)
+    with pytest.warns(ConvergenceWarning, match=r"(?s)did not converge.*(r_hat|effective sample size)"):
+        est.fit(X, y)
+    assert not est.convergence_.converged and est.convergence_.problems
+    cmp = compare_with_ridge(est, X, y)
+    assert est.map_converged_ and cmp.max_abs_diff_map < 1e-5  # the MAP is still right...
+    assert not cmp.agrees  # ...but the sampled posterior is not reported as trustworthy
+    assert any("sampler did not converge" in r for r in cmp.reasons)
+    assert not cmp.posterior_mean_should_equal_ridge  # logistic: posterior mean is not the MAP
+    assert "DOES NOT AGREE" in str(cmp)
+
+
+def test_unconverged_unknown_noise_sampler_never_agrees(diabetes):
+    X, y = diabetes
+    est = BayesianLinearRegression(
+        DIABETES_PRIOR, draws=15, tune=5, chains=2, random_state=0, progressbar=False
+    )
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        est.fit(X, y)
+    cmp = compare_with_ridge(est, X, y)
+    assert not cmp.agrees and any("sampler did not converge" in r for r in cmp.reasons)
