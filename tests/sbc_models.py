@@ -116,8 +116,8 @@ def main() -> None:  # pragma: no cover - draws the docs figure
     from bayesreg.calibration import simulation_based_calibration
     from bayesreg.plotting import plot_rank_histograms
 
-    fig, axes = plt.subplots(1, len(CASES), figsize=(4.2 * len(CASES), 3.6), sharey=False)
-    for ax, (key, case) in zip(axes, CASES.items(), strict=True):
+    fig, axes = plt.subplots(2, 2, figsize=(10.0, 7.0))
+    for ax, (key, case) in zip(axes.ravel(), CASES.items(), strict=True):
         n_sims, n_bins = SLOW[key]
         start = time.perf_counter()
         result = simulation_based_calibration(case.make_estimator, case.simulate, n_sims, rng=SLOW_SEED)

@@ -541,9 +541,10 @@ def plot_rank_histograms(
     ax.axhline(n_sims / n_bins, color="0.4", linestyle="--", linewidth=1)
     for j in range(n_params):
         counts = np.bincount(ranks[:, j] // width, minlength=n_bins)
-        ax.stairs(counts, edges, linewidth=1.4, label=names[j])
+        ax.stairs(counts, edges, baseline=None, linewidth=1.4, label=names[j])
     ax.set_xlim(edges[0], edges[-1])
-    ax.set_ylim(0, max(high, np.max([np.bincount(r // width, minlength=n_bins) for r in ranks.T])) * 1.15)
+    top = max(high, np.max([np.bincount(r // width, minlength=n_bins) for r in ranks.T]))
+    ax.set_ylim(0, top * 1.4)  # headroom for the legend
     ax.set_xlabel(f"rank of the true value among {n_draws} posterior draws")
     ax.set_ylabel(f"simulations per bin (of {n_sims})")
     ax.legend(loc="upper center", fontsize="x-small", ncol=min(4, n_params + 1))
