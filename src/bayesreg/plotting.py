@@ -1,7 +1,7 @@
 """Figures from bayesreg results; every function draws on an Axes and returns it.
 
-matplotlib is imported inside the functions, so importing this module stays cheap; install it with
-``pip install bayesreg[plot]``.
+matplotlib (a dependency of bayesreg) is imported inside the functions, so importing this module
+stays cheap.
 """
 
 from __future__ import annotations
