@@ -268,3 +268,22 @@ def test_json_sample_kwargs_round_trip(tmp_path, diabetes):
     kwargs = {"target_accept": 0.95, "nuts_sampler": "pymc", "init": "adapt_diag"}
     est = BayesianLinearRegression(DIABETES_PRIOR, method="map", sample_kwargs=kwargs).fit(X, y)
     assert roundtrip(est, tmp_path).sample_kwargs == kwargs
+
+
+def test_a_saved_fit_loads_and_predicts_without_pymc(tmp_path):
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    est = BayesianLinearRegression(1.0, noise_sigma=1.0, method="map").fit(X, y)
+    path = tmp_path / "fit.nc"
+    est.save(path)
+    code = (
+        "import sys, numpy as np; from bayesreg import BayesianLinearRegression; "
+        f"est = BayesianLinearRegression.load({str(path)!r}); "
+        f"print(est.predict(np.array({X[:2].tolist()!r})).tolist(), 'pymc' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("False")
+    assert out.stdout.strip().startswith(str(est.predict(X[:2]).tolist()))

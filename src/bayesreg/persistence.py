@@ -66,9 +66,9 @@ def _estimator_classes() -> dict[str, type]:
 
 
 def _result_classes() -> dict[str, type]:
+    from bayesreg._results import MapResult
     from bayesreg.conjugate import GaussianPosterior
     from bayesreg.diagnostics import ConvergenceReport
-    from bayesreg.inference import MapResult
 
     return {cls.__name__: cls for cls in (MapResult, GaussianPosterior, ConvergenceReport)}
 
