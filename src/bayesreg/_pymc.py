@@ -103,13 +103,12 @@ def build_linear_model(
         # Every number is a Data container, so models of one structure share a compiled objective.
         n = pm.Data("n_rows", float(stats.n))
         y_mean = pm.Data("y_mean", stats.y_mean)
-        # RSS as ‖Qᵀyc − Rw‖² + floor: the same number as yty − 2wᵀxty + wᵀxtx w without its
-        # catastrophic cancellation (see SufficientStats).
+        # RSS as ‖qty − Rw‖² (QR of [Xc | yc]): the same number as yty − 2wᵀxty + wᵀxtx w
+        # without its catastrophic cancellation (see SufficientStats).
         r_factor = pm.Data("r_factor", stats.r_factor)
         qty = pm.Data("qty", stats.qty)
-        rss_floor = pm.Data("rss_floor", stats.rss_floor)
         resid = qty - pt.dot(r_factor, coef)
-        rss = pt.dot(resid, resid) + rss_floor + n * (y_mean - intercept_c) ** 2
+        rss = pt.dot(resid, resid) + n * (y_mean - intercept_c) ** 2
         pm.Potential(
             "log_likelihood",
             -n * pt.log(sigma_n) - 0.5 * n * np.log(2 * np.pi) - rss / (2 * sigma_n**2),

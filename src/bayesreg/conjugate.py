@@ -47,18 +47,18 @@ class SufficientStats:
     yty : float
         ``ycᵀyc``.
     r_factor : ndarray, shape (k, p)
-        ``R`` of the thin QR decomposition ``Xc = QR`` (``k = min(n, p)``).
+        The first ``p`` columns of ``R`` in the thin QR decomposition ``[Xc | yc] = QR``
+        (``k = min(n, p + 1)``).
     qty : ndarray, shape (k,)
-        ``Qᵀyc``.
-    rss_floor : float
-        ``‖yc − QQᵀyc‖²``, the part of the RSS no coefficient can explain.
+        The last column of that ``R``: ``RSS(w) = ‖qty − r_factor w‖²`` exactly, because ``Q`` has
+        orthonormal columns and ``Xc w − yc = [Xc | yc] (w, −1)``.
 
     Notes
     -----
     ``RSS(w) = yty − 2wᵀxty + wᵀ xtx w`` cancels catastrophically when the fit is good: with
     R² ≈ 0.99998 (posteriordb's ``sblri``) the terms are 5e6 and the RSS 86, and the rounding left in
-    the log density stops a MAP optimizer short. The same RSS written as
-    ``‖Qᵀyc − Rw‖² + rss_floor`` is a sum of squares of small terms, accurate at any conditioning.
+    the log density stops a MAP optimizer short. ``‖qty − r_factor w‖²`` is a sum of squares of small
+    terms, accurate at any conditioning; the QR of the augmented matrix gives it without forming Q.
     """
 
     n: int
@@ -70,7 +70,6 @@ class SufficientStats:
     yty: float
     r_factor: np.ndarray
     qty: np.ndarray
-    rss_floor: float
 
 
 def sufficient_stats(X: np.ndarray, y: np.ndarray, *, fit_intercept: bool) -> SufficientStats:
@@ -87,22 +86,23 @@ def sufficient_stats(X: np.ndarray, y: np.ndarray, *, fit_intercept: bool) -> Su
     y = np.asarray(y, dtype=float)
     x_mean = X.mean(axis=0) if fit_intercept else np.zeros(X.shape[1])
     y_mean = float(y.mean()) if fit_intercept else 0.0
-    Xc = X - x_mean
-    yc = y - y_mean
-    q_factor, r_factor = np.linalg.qr(Xc, mode="reduced")
-    qty = q_factor.T @ yc
-    floor = yc - q_factor @ qty
+    # Centre into one buffer [Xc | yc]: its R factor carries the RSS (see SufficientStats).
+    augmented = np.empty((X.shape[0], X.shape[1] + 1))
+    np.subtract(X, x_mean, out=augmented[:, :-1])
+    np.subtract(y, y_mean, out=augmented[:, -1])
+    Xc, yc = augmented[:, :-1], augmented[:, -1]
+    xtx, xty, yty = Xc.T @ Xc, Xc.T @ yc, float(yc @ yc)
+    r_augmented = np.linalg.qr(augmented, mode="r")
     return SufficientStats(
         n=X.shape[0],
         fit_intercept=fit_intercept,
         x_mean=x_mean,
         y_mean=y_mean,
-        xtx=Xc.T @ Xc,
-        xty=Xc.T @ yc,
-        yty=float(yc @ yc),
-        r_factor=r_factor,
-        qty=qty,
-        rss_floor=float(floor @ floor),
+        xtx=xtx,
+        xty=xty,
+        yty=yty,
+        r_factor=r_augmented[:, :-1],
+        qty=r_augmented[:, -1],
     )
 
 
