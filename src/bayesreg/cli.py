@@ -23,11 +23,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bayesreg._exit_codes import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+)
 from bayesreg.spec import SpecError, load_spec
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_NOT_CONVERGED, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 _EPILOG = """\
 exit codes: 0 ok; 1 report written but not converged / MAP not equal to ridge;

@@ -31,13 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bayesreg._exit_codes import EXIT_NOT_CONVERGED, EXIT_OK
 from bayesreg.datasets import Dataset, load_data
 from bayesreg.spec import Spec
 
 __all__ = ["FitResult", "OutputExistsError", "RunResult", "default_out_dir", "run_spec"]
-
-EXIT_OK = 0
-EXIT_NOT_CONVERGED = 1
 
 Progress = Callable[[str], None]
 
