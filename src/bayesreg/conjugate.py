@@ -15,6 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
+# Re-exported: the statistics began here, and callers import them from this module.
+from bayesreg.suffstats import SufficientStats, sufficient_stats
+
 __all__ = [
     "EvidenceFit",
     "GaussianPosterior",
@@ -26,84 +29,6 @@ __all__ = [
     "log_evidence",
     "sufficient_stats",
 ]
-
-
-@dataclass(frozen=True)
-class SufficientStats:
-    """Everything the Gaussian likelihood needs from the data, after centring.
-
-    Attributes
-    ----------
-    n : int
-        Number of rows.
-    fit_intercept : bool
-        Whether the data were centred for a flat-prior intercept.
-    x_mean, y_mean : ndarray, float
-        Column means of X and mean of y (zeros when there is no intercept).
-    xtx : ndarray, shape (p, p)
-        ``XcᵀXc`` with ``Xc = X − x̄``.
-    xty : ndarray, shape (p,)
-        ``Xcᵀyc``.
-    yty : float
-        ``ycᵀyc``.
-    r_factor : ndarray, shape (k, p)
-        The first ``p`` columns of ``R`` in the thin QR decomposition ``[Xc | yc] = QR``
-        (``k = min(n, p + 1)``).
-    qty : ndarray, shape (k,)
-        The last column of that ``R``: ``RSS(w) = ‖qty − r_factor w‖²`` exactly, because ``Q`` has
-        orthonormal columns and ``Xc w − yc = [Xc | yc] (w, −1)``.
-
-    Notes
-    -----
-    ``RSS(w) = yty − 2wᵀxty + wᵀ xtx w`` cancels catastrophically when the fit is good: with
-    R² ≈ 0.99998 (posteriordb's ``sblri``) the terms are 5e6 and the RSS 86, and the rounding left in
-    the log density stops a MAP optimizer short. ``‖qty − r_factor w‖²`` is a sum of squares of small
-    terms, accurate at any conditioning; the QR of the augmented matrix gives it without forming Q.
-    """
-
-    n: int
-    fit_intercept: bool
-    x_mean: np.ndarray
-    y_mean: float
-    xtx: np.ndarray
-    xty: np.ndarray
-    yty: float
-    r_factor: np.ndarray
-    qty: np.ndarray
-
-
-def sufficient_stats(X: np.ndarray, y: np.ndarray, *, fit_intercept: bool) -> SufficientStats:
-    """Centred cross-products of ``X`` and ``y``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> stats = sufficient_stats(np.array([[1.0], [3.0]]), np.array([0.0, 2.0]), fit_intercept=True)
-    >>> float(stats.xtx[0, 0]), float(stats.xty[0]), stats.y_mean
-    (2.0, 2.0, 1.0)
-    """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    x_mean = X.mean(axis=0) if fit_intercept else np.zeros(X.shape[1])
-    y_mean = float(y.mean()) if fit_intercept else 0.0
-    # Centre into one buffer [Xc | yc]: its R factor carries the RSS (see SufficientStats).
-    augmented = np.empty((X.shape[0], X.shape[1] + 1))
-    np.subtract(X, x_mean, out=augmented[:, :-1])
-    np.subtract(y, y_mean, out=augmented[:, -1])
-    Xc, yc = augmented[:, :-1], augmented[:, -1]
-    xtx, xty, yty = Xc.T @ Xc, Xc.T @ yc, float(yc @ yc)
-    r_augmented = np.linalg.qr(augmented, mode="r")
-    return SufficientStats(
-        n=X.shape[0],
-        fit_intercept=fit_intercept,
-        x_mean=x_mean,
-        y_mean=y_mean,
-        xtx=xtx,
-        xty=xty,
-        yty=yty,
-        r_factor=r_augmented[:, :-1],
-        qty=r_augmented[:, -1],
-    )
 
 
 @dataclass(frozen=True)
