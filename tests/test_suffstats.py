@@ -49,7 +49,7 @@ def test_any_split_into_blocks_gives_the_statistics_of_all_rows(fit_intercept, s
     y = X @ rng.normal(size=p) + 5.0 + rng.normal(size=n)
     edges = random_splits(n, rng, n_cuts=9)  # includes empty and one-row blocks by chance
     blocks = [(X[a:b], y[a:b]) for a, b in itertools.pairwise(edges)]
-    stats = stats_from_blocks(blocks, n_features=p, fit_intercept=fit_intercept)
+    stats = stats_from_blocks(blocks, fit_intercept=fit_intercept)
     assert stats.n == n
     assert_gram_close(stats, X, y, fit_intercept)
     if fit_intercept:
@@ -63,9 +63,7 @@ def test_any_split_into_blocks_gives_the_statistics_of_all_rows(fit_intercept, s
 def test_single_row_blocks_and_fewer_rows_than_columns():
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(5, 9)), rng.normal(size=5)
-    stats = stats_from_blocks(
-        ((X[i : i + 1], y[i : i + 1]) for i in range(5)), n_features=9, fit_intercept=True
-    )
+    stats = stats_from_blocks(((X[i : i + 1], y[i : i + 1]) for i in range(5)), fit_intercept=True)
     # Merged factors stack up to p + 1 rows even when n is smaller: RᵀR, hence every RSS, is the same.
     assert stats.r_factor.shape[1] == 9 and stats.r_factor.shape[0] <= 10
     assert_gram_close(stats, X, y, True)
@@ -92,7 +90,7 @@ def test_blocks_far_from_zero_keep_the_centred_variance():
     X = 1e6 + rng.normal(size=(4000, 2))
     y = 1e6 + rng.normal(size=4000)
     stats = stats_from_blocks(
-        ((X[s : s + 333], y[s : s + 333]) for s in range(0, 4000, 333)), n_features=2, fit_intercept=True
+        ((X[s : s + 333], y[s : s + 333]) for s in range(0, 4000, 333)), fit_intercept=True
     )
     _a, gram = direct(X, y, True)
     np.testing.assert_allclose(np.diag(stats.xtx), np.diag(gram)[:2], rtol=1e-8)
@@ -114,7 +112,7 @@ def test_in_memory_statistics_are_split_into_blocks_and_reproducible():
 
 def test_no_rows_is_an_error():
     with pytest.raises(ValueError, match="No rows"):
-        stats_from_blocks(iter([]), n_features=2, fit_intercept=True)
-    acc = StatsAccumulator(n_features=2, fit_intercept=False)
+        stats_from_blocks(iter([]), fit_intercept=True)
+    acc = StatsAccumulator(fit_intercept=False)
     acc.add(np.empty((0, 2)), np.empty(0))
     assert acc.n_rows == 0

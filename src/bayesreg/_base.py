@@ -105,7 +105,7 @@ class BayesianRegressionBase(BaseEstimator):
         self._map_result = result
         return result
 
-    def _fit_mcmc(self, build_model, map_result, y_observed: np.ndarray, X: np.ndarray):
+    def _fit_mcmc(self, build_model, map_result, y_observed: np.ndarray | None, X: np.ndarray | None):
         """Sample the whitened model, keep the user-facing posterior, check convergence."""
         from scipy import linalg
 
@@ -146,12 +146,15 @@ class BayesianRegressionBase(BaseEstimator):
         warn_if_not_converged(report, stacklevel=3)
         return idata
 
-    def _attach_data_groups(self, idata: xr.DataTree, X: np.ndarray, y: np.ndarray) -> None:
+    def _attach_data_groups(self, idata: xr.DataTree, X: np.ndarray | None, y: np.ndarray | None) -> None:
         """Add observed_data and a pointwise log_likelihood group (needed by ``az.loo``).
 
         The log likelihood holds one number per draw and row (8 bytes × draws × chains × rows:
-        3.2 GB for 4000 draws of 100,000 rows), so ``compute_log_likelihood=False`` skips it.
+        3.2 GB for 4000 draws of 100,000 rows), so ``compute_log_likelihood=False`` skips it. A fit
+        on chunked data has no rows in memory (``X`` and ``y`` are None) and gets neither group.
         """
+        if y is None:
+            return
         obs = np.arange(y.shape[0])
         idata["observed_data"] = xr.Dataset({"y": ((OBS_DIM,), y)}, coords={OBS_DIM: obs})
         if not self.compute_log_likelihood:

@@ -23,9 +23,11 @@ __all__ = [
     "GaussianPosterior",
     "SufficientStats",
     "empirical_bayes",
+    "empirical_bayes_from_stats",
     "exact_loo_log_density",
     "gaussian_posterior",
     "hyperparameter_mode",
+    "hyperparameter_mode_from_stats",
     "log_evidence",
     "sufficient_stats",
 ]
@@ -383,9 +385,26 @@ def empirical_bayes(
     >>> bool(np.isclose(fit.ridge_alpha, br.lambda_ / br.alpha_, rtol=1e-6))
     True
     """
+    stats = sufficient_stats(X, y, fit_intercept=fit_intercept)
+    return empirical_bayes_from_stats(stats, noise_sigma=noise_sigma, convention=convention)
+
+
+def empirical_bayes_from_stats(
+    stats: SufficientStats, *, noise_sigma: float | None = None, convention: str = "integrated"
+) -> EvidenceFit:
+    """:func:`empirical_bayes` on precomputed statistics (e.g. accumulated from chunks).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 3)); y = X @ [1.0, -1.0, 0.5] + rng.normal(size=60)
+    >>> fit = empirical_bayes_from_stats(sufficient_stats(X, y, fit_intercept=True))
+    >>> bool(np.isclose(fit.prior_sigma, empirical_bayes(X, y).prior_sigma, rtol=1e-12))
+    True
+    """
     from scipy import optimize
 
-    stats = sufficient_stats(X, y, fit_intercept=fit_intercept)
     rows, const = _effective_rows(stats, convention)
     spec = _Spectrum.from_stats(stats)
     noise_var = None if noise_sigma is None else float(noise_sigma) ** 2
@@ -527,14 +546,41 @@ def hyperparameter_mode(
     >>> bool(np.isclose(s, empirical_bayes(X, y, noise_sigma=1.0).prior_sigma, rtol=1e-6))
     True
     """
+    stats = sufficient_stats(X, y, fit_intercept=fit_intercept)
+    return hyperparameter_mode_from_stats(
+        stats,
+        prior_sigma_prior=prior_sigma_prior,
+        noise_sigma=noise_sigma,
+        noise_prior_sigma=noise_prior_sigma,
+    )
+
+
+def hyperparameter_mode_from_stats(
+    stats: SufficientStats,
+    *,
+    prior_sigma_prior: float,
+    noise_sigma: float | None = None,
+    noise_prior_sigma: float | None = None,
+) -> tuple[float, float]:
+    """:func:`hyperparameter_mode` on precomputed statistics (e.g. accumulated from chunks).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 3)); y = X @ [1.0, -1.0, 0.5] + rng.normal(size=50)
+    >>> stats = sufficient_stats(X, y, fit_intercept=True)
+    >>> s, _ = hyperparameter_mode_from_stats(stats, prior_sigma_prior=1.0, noise_sigma=1.0)
+    >>> bool(np.isclose(s, hyperparameter_mode(X, y, prior_sigma_prior=1.0, noise_sigma=1.0)[0]))
+    True
+    """
     from scipy import optimize
 
     if noise_sigma is None and noise_prior_sigma is None:
         raise ValueError("Give noise_sigma, or noise_prior_sigma for an unknown noise sd.")
-    stats = sufficient_stats(X, y, fit_intercept=fit_intercept)
     rows, const = _effective_rows(stats, "integrated")
     spec = _Spectrum.from_stats(stats)
-    start = empirical_bayes(X, y, noise_sigma=noise_sigma, fit_intercept=fit_intercept)
+    start = empirical_bayes_from_stats(stats, noise_sigma=noise_sigma)
 
     def neg_log_post(t: np.ndarray) -> float:
         sigma = np.exp(t[0])

@@ -10,7 +10,9 @@ from sklearn.base import RegressorMixin
 from bayesreg import priors
 from bayesreg._base import COMMON_CONSTRAINTS, BayesianRegressionBase
 from bayesreg._validation import OPTIONAL_POSITIVE_FLOAT, one_of
-from bayesreg.conjugate import hyperparameter_mode, posterior_from_stats, sufficient_stats
+from bayesreg.chunks import BlockStream, is_chunked_input
+from bayesreg.conjugate import hyperparameter_mode_from_stats, posterior_from_stats
+from bayesreg.suffstats import SufficientStats, stats_from_blocks, sufficient_stats
 
 __all__ = ["BayesianLinearRegression"]
 
@@ -139,12 +141,36 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self.sample_kwargs = sample_kwargs
         self.compute_log_likelihood = compute_log_likelihood
 
-    def fit(self, X: Any, y: Any) -> BayesianLinearRegression:
+    def fit(self, X: Any, y: Any = None) -> BayesianLinearRegression:
         """Fit the model to ``X`` (n_samples, n_features) and ``y`` (n_samples,).
+
+        The data may also come in chunks, for more rows than fit in memory: an iterator (or list) of
+        ``(X_block, y_block)`` pairs with ``y`` left out, or a Dask array / DataFrame ``X`` with a
+        Dask ``y`` (install the ``dask`` extra). Each block is read once and reduced to the
+        sufficient statistics, so memory is bounded by the block size; the posterior is the same as
+        from the whole arrays. Chunked fits keep no rows, so they need
+        ``compute_log_likelihood=False`` and have no ``observed_data`` group.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or chunked input (see above)
+        y : array-like of shape (n_samples,), or None for an iterator of blocks
 
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(3000, 2)); y = X @ [1.0, -1.0] + rng.normal(size=3000)
+        >>> blocks = ((X[i : i + 1000], y[i : i + 1000]) for i in range(0, 3000, 1000))
+        >>> kw = dict(noise_sigma=1.0, method="exact", compute_log_likelihood=False)
+        >>> chunked = BayesianLinearRegression(**kw).fit(blocks)
+        >>> whole = BayesianLinearRegression(**kw).fit(X, y)
+        >>> bool(np.allclose(chunked.coef_, whole.coef_, rtol=1e-12))
+        True
         """
         self._validate_params()
         self._reset_fitted_state()
@@ -159,9 +185,13 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
                 "method='exact' needs a fixed prior sd: with prior_sigma_prior the posterior is a "
                 "mixture over prior_sigma, not closed-form. Use method='mcmc' (or prior_sigma_prior=None)."
             )
-        X, y = self._validate_training_data(X, y, y_numeric=True)
-        noise_prior_sigma = self._noise_prior_sigma(y)  # may refuse y: before any attribute is set
-        stats = sufficient_stats(X, y, fit_intercept=self.fit_intercept)
+        if is_chunked_input(X, y):
+            stats = self._stats_from_chunks(X, y)
+            X = y = None  # the rows are gone: no observed_data or log_likelihood groups
+        else:
+            X, y = self._validate_training_data(X, y, y_numeric=True)
+            stats = sufficient_stats(X, y, fit_intercept=self.fit_intercept)
+        noise_prior_sigma = self._noise_prior_sigma(stats)  # may refuse y: before fitted attributes
         self._x_mean = stats.x_mean
         self.idata_ = None
         self.convergence_ = None
@@ -177,13 +207,11 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
 
         self.map_prior_sigma_ = float(self.prior_sigma)
         if hierarchical:
-            self.map_prior_sigma_, _ = hyperparameter_mode(
-                X,
-                y,
+            self.map_prior_sigma_, _ = hyperparameter_mode_from_stats(
+                stats,
                 prior_sigma_prior=self.prior_sigma_prior,
                 noise_sigma=self.noise_sigma,
                 noise_prior_sigma=noise_prior_sigma,
-                fit_intercept=self.fit_intercept,
             )
 
         def build(whitening=None, *, free_prior_sigma=False):
@@ -200,7 +228,9 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
             )
 
         unknown_noise = self.noise_sigma is None
-        initvals = {"noise_sigma": float(np.std(y)) or noise_prior_sigma} if unknown_noise else None
+        initvals = (
+            {"noise_sigma": float(np.sqrt(stats.y_var)) or noise_prior_sigma} if unknown_noise else None
+        )
         map_result = self._fit_map(
             build(), initvals=initvals, extra_outputs=["noise_sigma"] if unknown_noise else ()
         )
@@ -226,16 +256,31 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         )
         return self
 
-    def _noise_prior_sigma(self, y: np.ndarray) -> float:
+    def _noise_prior_sigma(self, stats: SufficientStats) -> float:
         if self.noise_prior_sigma is not None:
             return float(self.noise_prior_sigma)
-        sd = float(np.std(y))
+        sd = float(np.sqrt(stats.y_var))
         if self.noise_sigma is None and not sd > 0:
             raise ValueError(
-                f"y is constant (n_samples={y.shape[0]}), so its sd cannot set the scale of the "
+                f"y is constant (n_samples={stats.n}), so its sd cannot set the scale of the "
                 "noise prior: pass noise_prior_sigma=<float> (or a known noise_sigma)."
             )
         return sd
+
+    def _stats_from_chunks(self, X: Any, y: Any) -> SufficientStats:
+        """Read chunked input once, block by block, into the sufficient statistics."""
+        if self.compute_log_likelihood:
+            raise ValueError(
+                "Data in chunks are read once and not kept, so there is no pointwise log likelihood "
+                "to store (it would take 8 bytes per draw and row). Pass compute_log_likelihood=False "
+                "to fit on chunks, or pass X and y as arrays."
+            )
+        stream = BlockStream.from_input(X, y)
+        stats = stats_from_blocks(stream, fit_intercept=self.fit_intercept)
+        self.n_features_in_ = stream.n_features
+        if stream.feature_names is not None:
+            self.feature_names_in_ = stream.feature_names
+        return stats
 
     def _fit_exact(self, X: np.ndarray, y: np.ndarray) -> None:
         """Closed-form posterior, and exact iid draws in a DataTree like the sampler's."""

@@ -16,7 +16,7 @@ Examples
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> X, y = rng.normal(size=(1000, 3)), rng.normal(size=1000)
->>> acc = StatsAccumulator(n_features=3, fit_intercept=True)
+>>> acc = StatsAccumulator(fit_intercept=True)
 >>> for start in range(0, 1000, 300):
 ...     acc.add(X[start : start + 300], y[start : start + 300])
 >>> stats = acc.result()
@@ -155,15 +155,13 @@ class StatsAccumulator:
 
     Parameters
     ----------
-    n_features : int
-        Columns of every X block.
     fit_intercept : bool
         Centre the data (flat-prior intercept) or not.
 
     Examples
     --------
     >>> import numpy as np
-    >>> acc = StatsAccumulator(n_features=1, fit_intercept=True)
+    >>> acc = StatsAccumulator(fit_intercept=True)
     >>> acc.add(np.array([[1.0]]), np.array([0.0]))
     >>> acc.add(np.array([[3.0]]), np.array([2.0]))
     >>> stats = acc.result()
@@ -171,8 +169,7 @@ class StatsAccumulator:
     (2.0, 2.0, 1.0)
     """
 
-    def __init__(self, n_features: int, fit_intercept: bool):
-        self.n_features = int(n_features)
+    def __init__(self, fit_intercept: bool):
         self.fit_intercept = bool(fit_intercept)
         self._total: _Reduced | None = None
 
@@ -182,7 +179,9 @@ class StatsAccumulator:
         return 0 if self._total is None else self._total.n
 
     def add(self, X: np.ndarray, y: np.ndarray) -> None:
-        """Fold in one block: X of shape (m, n_features), y of shape (m,)."""
+        """Fold in one block: X of shape (m, p), y of shape (m,); p must not change between blocks."""
+        if self._total is not None and X.shape[1] + 1 != self._total.mean.size:
+            raise ValueError(f"X has {X.shape[1]} columns; earlier blocks had {self._total.mean.size - 1}.")
         if X.shape[0] == 0:
             return
         block = _reduce_block(X, y, self.fit_intercept)
@@ -192,7 +191,8 @@ class StatsAccumulator:
         """The statistics of every row added so far."""
         if self._total is None:
             raise ValueError("No rows were added: the data had no blocks, or only empty ones.")
-        total, p = self._total, self.n_features
+        total = self._total
+        p = total.mean.size - 1
         r = total.r
         r_factor, qty = r[:, :p], r[:, p]
         centred = self.fit_intercept
@@ -211,7 +211,7 @@ class StatsAccumulator:
 
 
 def stats_from_blocks(
-    blocks: Iterable[tuple[np.ndarray, np.ndarray]], *, n_features: int, fit_intercept: bool
+    blocks: Iterable[tuple[np.ndarray, np.ndarray]], *, fit_intercept: bool
 ) -> SufficientStats:
     """Fold a stream of validated ``(X, y)`` blocks into :class:`SufficientStats`, in order.
 
@@ -221,7 +221,6 @@ def stats_from_blocks(
     Parameters
     ----------
     blocks : iterable of (ndarray (m, p), ndarray (m,))
-    n_features : int
     fit_intercept : bool
 
     Returns
@@ -232,11 +231,11 @@ def stats_from_blocks(
     --------
     >>> import numpy as np
     >>> X, y = np.arange(8.0).reshape(4, 2), np.array([1.0, 0.0, 2.0, 5.0])
-    >>> stats = stats_from_blocks([(X[:3], y[:3]), (X[3:], y[3:])], n_features=2, fit_intercept=True)
+    >>> stats = stats_from_blocks([(X[:3], y[:3]), (X[3:], y[3:])], fit_intercept=True)
     >>> stats.n, stats.y_mean
     (4, 2.0)
     """
-    acc = StatsAccumulator(n_features=n_features, fit_intercept=fit_intercept)
+    acc = StatsAccumulator(fit_intercept=fit_intercept)
     for X, y in blocks:
         acc.add(X, y)
     return acc.result()
@@ -263,4 +262,4 @@ def sufficient_stats(X: np.ndarray, y: np.ndarray, *, fit_intercept: bool) -> Su
         raise ValueError(f"X must be 2-D and y 1-D with as many rows; got {X.shape} and {y.shape}.")
     rows = _block_rows(X.shape[1])
     blocks = ((X[s : s + rows], y[s : s + rows]) for s in range(0, X.shape[0], rows))
-    return stats_from_blocks(blocks, n_features=X.shape[1], fit_intercept=fit_intercept)
+    return stats_from_blocks(blocks, fit_intercept=fit_intercept)
