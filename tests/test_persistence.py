@@ -287,3 +287,21 @@ def test_a_saved_fit_loads_and_predicts_without_pymc(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("False")
     assert out.stdout.strip().startswith(str(est.predict(X[:2]).tolist()))
+
+
+def test_a_file_from_another_bayesreg_version_loads_with_a_warning(saved_map_file, tmp_path):
+    tree = xr.open_datatree(saved_map_file, engine="h5netcdf").load()
+    tree.close()
+    versions = json.loads(tree.attrs["versions"])
+    versions["bayesreg"] = "0.0.1"
+    tree.attrs["versions"] = json.dumps(versions)
+    path = tmp_path / "old.nc"
+    tree.to_netcdf(path, engine="h5netcdf")
+    with pytest.warns(UserWarning, match=r"old\.nc was written by bayesreg 0\.0\.1; this is bayesreg"):
+        est = load_estimator(path)
+    assert hasattr(est, "coef_")
+
+
+def test_a_file_from_this_version_loads_without_a_warning(saved_map_file, recwarn):
+    load_estimator(saved_map_file)
+    assert not [w for w in recwarn if "was written by bayesreg" in str(w.message)]

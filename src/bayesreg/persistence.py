@@ -37,6 +37,7 @@ import dataclasses
 import json
 import os
 import tempfile
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -423,9 +424,28 @@ def load_estimator(path: str | os.PathLike, expected_class: type | None = None) 
             f"{class_name}.load(...) or bayesreg.persistence.load_estimator(...)."
         )
     try:
-        return _from_tree(tree, cls)
+        est = _from_tree(tree, cls)
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path} is a damaged bayesreg estimator file: {type(exc).__name__}: {exc}") from exc
+    _warn_if_written_by_another_version(path, attrs)
+    return est
+
+
+def _warn_if_written_by_another_version(path: Path, attrs: Any) -> None:
+    """Say so when another bayesreg wrote the file, as scikit-learn does for its pickles."""
+    try:
+        saved = json.loads(attrs["versions"]).get("bayesreg")
+    except (KeyError, TypeError, json.JSONDecodeError):
+        saved = None
+    current = _library_versions()["bayesreg"]
+    if saved != current:
+        warnings.warn(
+            f"{path} was written by bayesreg {saved}; this is bayesreg {current}. The saved draws and "
+            "fitted attributes are loaded as they were, but may differ from what this version would "
+            "fit: refit if that matters.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _from_tree(tree: xr.DataTree, cls: type) -> Any:
