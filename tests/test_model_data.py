@@ -1,0 +1,108 @@
+"""Every number a builder puts in a model is a Data container.
+
+The compiled MAP objective and nutpie model are cached per model structure and reused with new data
+(``inference._cached``, ``with_data``). That is only right if nothing data- or parameter-dependent
+was baked into the graph as a constant. Here a model compiled for one set of numbers, given the data
+of another, must give that other model's log density exactly: a builder that hard-codes a number
+fails this test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pm = pytest.importorskip("pymc")
+
+from bayesreg._pymc import Whitening, build_linear_model, build_logistic_model  # noqa: E402
+from bayesreg.suffstats import sufficient_stats  # noqa: E402
+
+NAMES = ["a", "b", "c"]
+
+
+def linear_data(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(loc=seed, size=(40 + seed, 3))
+    return X, X @ rng.normal(size=3) + rng.normal(size=40 + seed) + seed
+
+
+def whitening(seed, size):
+    rng = np.random.default_rng(100 + seed)
+    m = rng.normal(size=(size, size))
+    return Whitening(loc=rng.normal(size=size), scale_tril=np.tril(m) + size * np.eye(size))
+
+
+def linear(seed, *, fit_intercept, noise_known, hierarchical, whiten):
+    X, y = linear_data(seed)
+    stats = sufficient_stats(X, y, fit_intercept=fit_intercept)
+    size = 3 + fit_intercept
+    return build_linear_model(
+        stats,
+        feature_names=NAMES,
+        prior_sigma=0.5 + seed,
+        noise_sigma=1.0 + seed if noise_known else None,
+        noise_prior_sigma=2.0 + seed,
+        whitening=whitening(seed, size) if whiten else None,
+        prior_sigma_prior=3.0 + seed if hierarchical else None,
+    )
+
+
+def logistic(seed, *, fit_intercept, whiten):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(loc=seed, size=(50 + seed, 3))
+    y = (rng.uniform(size=50 + seed) < 0.4).astype(int)
+    return build_logistic_model(
+        X,
+        y,
+        feature_names=NAMES,
+        prior_sigma=0.5 + seed,
+        fit_intercept=fit_intercept,
+        whitening=whitening(seed, 3 + fit_intercept) if whiten else None,
+    )
+
+
+def assert_data_carries_every_number(build):
+    first, second = build(0), build(1)
+    logp_first = first.compile_logp()  # compiled before its data change, as the caches do
+    point = second.initial_point()
+    rng = np.random.default_rng(7)
+    point = {name: value + 0.1 * rng.normal(size=np.shape(value)) for name, value in point.items()}
+    with first:
+        pm.set_data({d.name: d.get_value() for d in second.data_vars})
+    assert logp_first(point) == pytest.approx(second.compile_logp()(point), rel=1e-12)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("noise_known", [True, False])
+@pytest.mark.parametrize("whiten", [True, False])
+def test_linear_model_numbers_are_all_data(fit_intercept, noise_known, whiten):
+    assert_data_carries_every_number(
+        lambda seed: linear(
+            seed, fit_intercept=fit_intercept, noise_known=noise_known, hierarchical=False, whiten=whiten
+        )
+    )
+
+
+@pytest.mark.parametrize("whiten", [True, False])
+def test_hierarchical_linear_model_numbers_are_all_data(whiten):
+    assert_data_carries_every_number(
+        lambda seed: linear(seed, fit_intercept=True, noise_known=False, hierarchical=True, whiten=whiten)
+    )
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("whiten", [True, False])
+def test_logistic_model_numbers_are_all_data(fit_intercept, whiten):
+    assert_data_carries_every_number(lambda seed: logistic(seed, fit_intercept=fit_intercept, whiten=whiten))
+
+
+def test_the_check_catches_a_hard_coded_number():
+    # A model that bakes its prior sd into the graph: the check above must notice.
+    def baked(seed):
+        with pm.Model() as model:
+            pm.Data("unused", np.zeros(1) + seed)
+            pm.Normal("w", 0.0, 1.0 + seed)
+        return model
+
+    with pytest.raises(AssertionError):
+        assert_data_carries_every_number(baked)
