@@ -39,7 +39,7 @@ __all__ = ["StatsAccumulator", "SufficientStats", "stats_from_blocks", "sufficie
 # Rows per block when an in-memory X is split: about 4 MB of centred copy per block, small enough
 # to stay in cache-friendly sizes and large enough that LAPACK runs at full speed.
 _BLOCK_BYTES = 4 * 2**20
-# Columns per panel of geqrt: the fastest on tall blocks of 20-100 columns here (4 to 16 within 10%).
+# Columns per panel of geqrt: the fastest with one BLAS thread on 10⁶ × 51 here (benchmarks/qr_kernels.py).
 _QR_PANEL = 8
 
 
@@ -235,9 +235,14 @@ def stats_from_blocks(
     >>> stats.n, stats.y_mean
     (4, 2.0)
     """
+    from threadpoolctl import threadpool_limits
+
     acc = StatsAccumulator(fit_intercept=fit_intercept)
-    for X, y in blocks:
-        acc.add(X, y)
+    # One BLAS thread: on these blocks a second one gains nothing here, and OpenBLAS threads that
+    # compete with another busy process slow single blocks down many-fold (benchmarks/qr_kernels.py).
+    with threadpool_limits(limits=1, user_api="blas"):
+        for X, y in blocks:
+            acc.add(X, y)
     return acc.result()
 
 
