@@ -129,7 +129,7 @@ def wall(run: Callable[[], object]) -> Callable[[], float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--block-rows", type=int, default=20_000)
+    parser.add_argument("--block-rows", type=int, default=suffstats._block_rows(P))
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     try:
@@ -165,7 +165,12 @@ def main() -> None:
         name: (lambda k=kernel: time_blocks(k, source, args.block_rows))
         for name, kernel in BLOCK_KERNELS.items()
     }
-    rows += [("blocks", name, sec) for name, sec in interleaved_medians(blocks, args.repeats).items()]
+    from threadpoolctl import threadpool_limits
+
+    for threads in (1, 2):  # the library reduces blocks with one BLAS thread
+        with threadpool_limits(limits=threads, user_api="blas"):
+            medians = interleaved_medians(blocks, args.repeats)
+        rows += [(f"blocks, {threads} BLAS thread(s)", name, sec) for name, sec in medians.items()]
 
     print("| data | what | median (s) | vs one-shot numpy QR |")
     print("|---|---|---|---|")
