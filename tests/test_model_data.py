@@ -10,12 +10,11 @@ fails this test.
 from __future__ import annotations
 
 import numpy as np
+import pymc as pm
 import pytest
 
-pm = pytest.importorskip("pymc")
-
-from bayesreg._pymc import Whitening, build_linear_model, build_logistic_model  # noqa: E402
-from bayesreg.suffstats import sufficient_stats  # noqa: E402
+from bayesreg._pymc import Whitening, build_linear_model, build_logistic_model
+from bayesreg.suffstats import sufficient_stats
 
 NAMES = ["a", "b", "c"]
 
