@@ -8,13 +8,13 @@ r_hat ≤ 1.01 and at least 100 effective draws per chain (bulk and tail), plus 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
 
+from bayesreg._warn import warn_user
 from bayesreg.exceptions import ConvergenceWarning
 
 __all__ = ["ConvergenceReport", "check_convergence", "warn_if_not_converged"]
@@ -163,11 +163,13 @@ def check_convergence(
     )
 
 
-def warn_if_not_converged(report: ConvergenceReport, *, stacklevel: int = 2) -> None:
-    """Raise a :class:`ConvergenceWarning` describing every failed check, if any."""
+def warn_if_not_converged(report: ConvergenceReport) -> None:
+    """Raise a :class:`ConvergenceWarning` describing every failed check, if any.
+
+    The warning names the first line outside bayesreg that led here (the user's ``fit``).
+    """
     if not report.converged:
-        warnings.warn(
+        warn_user(
             "The sampler did not converge; do not trust this posterior.\n" + str(report),
             ConvergenceWarning,
-            stacklevel=stacklevel + 1,
         )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
@@ -29,6 +28,7 @@ from scipy import linalg, optimize
 
 from bayesreg._results import MapResult
 from bayesreg._validation import RESERVED_SAMPLE_KWARGS
+from bayesreg._warn import warn_user
 from bayesreg.exceptions import OptimizerWarning
 
 __all__ = ["MapResult", "find_map", "sample_posterior"]
@@ -242,12 +242,11 @@ def find_map(
             )
         else:
             advice = "standardise X, check for perfectly collinear columns, or use a smaller prior_sigma."
-        warnings.warn(
+        warn_user(
             f"The MAP optimizer did not converge (remaining relative Newton step {rel_step:.2e} "
             f"> {rtol:g} after {n_iter} iterations; {result.message}). The MAP, and any agreement "
             f"with ridge, cannot be trusted: {advice}",
             OptimizerWarning,
-            stacklevel=3,
         )
 
     slices = objective.slices()

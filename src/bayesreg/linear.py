@@ -11,7 +11,7 @@ from bayesreg import priors
 from bayesreg._base import COMMON_CONSTRAINTS, BayesianRegressionBase
 from bayesreg._validation import OPTIONAL_POSITIVE_FLOAT, one_of
 from bayesreg.chunks import BlockStream, is_chunked_input
-from bayesreg.conjugate import hyperparameter_mode_from_stats, posterior_from_stats
+from bayesreg.conjugate import find_hyperparameter_mode, posterior_from_stats
 from bayesreg.suffstats import SufficientStats, stats_from_blocks, sufficient_stats
 
 __all__ = ["BayesianLinearRegression"]
@@ -70,7 +70,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
     map_coef_, map_intercept_ : ndarray, float
         The MAP, for every method.
     map_converged_ : bool
-        Whether the MAP optimizer's convergence check passed.
+        Whether every convergence check of the MAP passed: the optimizer's and, with
+        ``prior_sigma_prior``, that of the prior sd's mode it was computed at.
     noise_sigma_ : float
         The known noise sd, or its posterior mean ("mcmc") or MAP ("map").
     prior_sigma_ : float
@@ -192,6 +193,10 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
             X, y = self._validate_training_data(X, y, y_numeric=True)
             stats = sufficient_stats(X, y, fit_intercept=self.fit_intercept)
         noise_prior_sigma = self._noise_prior_sigma(stats)  # may refuse y: before fitted attributes
+        y_sd = float(np.sqrt(stats.y_var))
+        self._warn_if_prior_scale_mismatched(
+            np.sqrt(np.diag(stats.xtx) / stats.n), y_sd, f"sd(y) = {y_sd:.3g}"
+        )
         self._x_mean = stats.x_mean
         self.idata_ = None
         self.convergence_ = None
@@ -206,13 +211,16 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
             return self
 
         self.map_prior_sigma_ = float(self.prior_sigma)
+        scale_mode_converged = True
         if hierarchical:
-            self.map_prior_sigma_, _ = hyperparameter_mode_from_stats(
+            mode = find_hyperparameter_mode(
                 stats,
                 prior_sigma_prior=self.prior_sigma_prior,
                 noise_sigma=self.noise_sigma,
                 noise_prior_sigma=noise_prior_sigma,
             )
+            mode.warn_if_not_converged()
+            self.map_prior_sigma_, scale_mode_converged = mode.prior_sigma, mode.converged
 
         def build(whitening=None, *, free_prior_sigma=False):
             from bayesreg._pymc import build_linear_model
@@ -237,6 +245,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self.map_noise_sigma_ = (
             float(map_result.values["noise_sigma"]) if unknown_noise else float(self.noise_sigma)
         )
+        # The MAP is only as good as the prior sd it was computed at.
+        self.map_converged_ = bool(map_result.converged and scale_mode_converged)
         if self.method == "map":
             self._set_point_summaries_from_map()
             self.noise_sigma_ = self.map_noise_sigma_
