@@ -244,3 +244,58 @@ def test_sampler_runs_unwhitened_when_the_map_has_no_hessian(monkeypatch, wide_p
     mcse = az.mcse(est.idata_["posterior"].to_dataset())["coef"].values
     assert np.all(np.abs(est.coef_ - est.exact_posterior_.coef_mean) < 4 * mcse)
     assert set(est.idata_["posterior"].data_vars) == {"coef", "intercept"}
+
+
+# --- one prior sd for features of different scales ---------------------------------------------------
+
+
+def test_default_prior_on_unscaled_diabetes_warns():
+    # sklearn's diabetes columns have sd 0.048 and y has sd 77: prior_sigma=1 shrinks everything.
+    from sklearn.datasets import load_diabetes
+
+    from bayesreg.exceptions import PriorScaleWarning
+
+    X, y = load_diabetes(return_X_y=True)
+    with pytest.warns(PriorScaleWarning, match=r"prior_sigma=1 is orders of magnitude below") as record:
+        BayesianLinearRegression(method="map").fit(X, y)
+    assert record[0].filename == __file__  # the warning points at the user's line
+
+
+def test_features_on_different_scales_warn(diabetes):
+    from bayesreg.exceptions import PriorScaleWarning
+
+    X, y = diabetes
+    X = X.assign(bmi=X["bmi"] * 1000.0)
+    with pytest.warns(PriorScaleWarning, match=r"feature sds differ by a factor 1e\+03 \('bmi'"):
+        BayesianLinearRegression(10.0, noise_sigma=54.0, method="exact").fit(X, y)
+
+
+def test_standardised_features_do_not_warn(diabetes):
+    import warnings
+
+    X, y = diabetes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        BayesianLinearRegression(10.0, noise_sigma=54.0, method="exact").fit(X, y)
+        BayesianLinearRegression(1e-3, noise_sigma=54.0, method="exact").fit(X, y)  # strong, but chosen
+
+
+def test_hierarchical_map_on_standardised_diabetes_is_certified(diabetes):
+    # The red-CI case: prior_sigma_prior=10 used to warn that the search did not converge.
+    import warnings
+
+    X, y = diabetes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = BayesianLinearRegression(10.0, method="map", prior_sigma_prior=10.0).fit(X, y)
+    assert est.map_converged_
+
+
+def test_map_converged_covers_the_prior_sd_mode():
+    from bayesreg.exceptions import OptimizerWarning
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(200, 3)), rng.normal(size=200)  # no signal: σ's mode runs to 0
+    with pytest.warns(OptimizerWarning, match="no interior mode"):
+        est = BayesianLinearRegression(noise_sigma=1.0, prior_sigma_prior=0.01, method="map").fit(X, y)
+    assert not est.map_converged_

@@ -126,3 +126,36 @@ def test_same_seed_same_draws(breast_cancer):
 
     np.testing.assert_array_equal(draws(1), draws(1))
     assert not np.array_equal(draws(1), draws(2))
+
+
+def test_decision_function_is_the_linear_predictor_and_stays_finite(breast_cancer):
+    # With σ = 10 many rows have probabilities that round to 1; log(p) − log1p(−p) gave inf there.
+    X, y = breast_cancer
+    est = BayesianLogisticRegression(10.0, method="map").fit(X, y)
+    twin = est.ridge_equivalent().fit(X, y)
+    scores = est.decision_function(X)
+    assert np.all(np.isfinite(scores))
+    # The MAP equals the twin to ~1e-9 relative (test_map_equals_sklearn...), so the linear
+    # predictors agree to that times |X||w|.
+    np.testing.assert_allclose(scores, twin.decision_function(X), rtol=1e-6, atol=1e-6)
+
+
+def test_grid_search_scores_roc_auc(breast_cancer):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = breast_cancer
+    search = GridSearchCV(
+        BayesianLogisticRegression(method="map"), {"prior_sigma": [1.0, 10.0]}, scoring="roc_auc", cv=3
+    ).fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores)) and np.all(scores > 0.9)
+
+
+def test_decision_function_of_draws_is_the_posterior_mean_log_odds(breast_cancer_mcmc, breast_cancer):
+    X, _ = breast_cancer
+    est = breast_cancer_mcmc
+    post = est.idata_["posterior"]
+    coef = post["coef"].values.reshape(-1, X.shape[1])
+    intercept = post["intercept"].values.reshape(-1)
+    expected = (intercept[:, None] + coef @ X.to_numpy().T).mean(axis=0)
+    np.testing.assert_allclose(est.decision_function(X), expected, rtol=1e-10)

@@ -6,7 +6,6 @@ The subclasses supply the model (``_build_model``), the pointwise log likelihood
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -15,6 +14,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from bayesreg._dims import FEATURE_DIM, OBS_DIM
+from bayesreg._prior_scale import prior_scale_problem
 from bayesreg._validation import (
     BOOLEAN,
     NON_NEGATIVE_INT,
@@ -25,7 +25,8 @@ from bayesreg._validation import (
     check_feature_frame,
     validate_params,
 )
-from bayesreg.exceptions import OptimizerWarning
+from bayesreg._warn import warn_user
+from bayesreg.exceptions import OptimizerWarning, PriorScaleWarning
 
 COMMON_CONSTRAINTS = {
     "prior_sigma": POSITIVE_FLOAT,
@@ -67,6 +68,22 @@ class BayesianRegressionBase(BaseEstimator):
         check_is_fitted(self)
         check_feature_frame(X)
         return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def _warn_if_prior_scale_mismatched(
+        self, feature_sd: np.ndarray, output_scale: float, output: str
+    ) -> None:
+        """Warn :class:`~bayesreg.exceptions.PriorScaleWarning` when one prior sd cannot suit X."""
+        if getattr(self, "prior_sigma_prior", None) is not None:
+            return  # the prior sd is learned from the data
+        problem = prior_scale_problem(
+            feature_sd,
+            self._feature_names(),
+            prior_sigma=float(self.prior_sigma),
+            output_scale=output_scale,
+            output=output,
+        )
+        if problem is not None:
+            warn_user(problem, PriorScaleWarning)
 
     def _feature_names(self) -> list[str]:
         names = getattr(self, "feature_names_in_", None)
@@ -119,11 +136,10 @@ class BayesianRegressionBase(BaseEstimator):
         except (linalg.LinAlgError, ValueError):
             # No usable Laplace covariance (the MAP check failed and already warned): sample the
             # same posterior in its plain coordinates, and say so.
-            warnings.warn(
+            warn_user(
                 "No positive-definite Hessian at the MAP, so NUTS runs without whitening; expect "
                 "slower sampling and check the convergence report.",
                 OptimizerWarning,
-                stacklevel=3,
             )
             model = build_model(None)
         idata = sample_posterior(
@@ -143,7 +159,7 @@ class BayesianRegressionBase(BaseEstimator):
         report = check_convergence(idata)
         self.convergence_ = report
         self.idata_ = idata
-        warn_if_not_converged(report, stacklevel=3)
+        warn_if_not_converged(report)
         return idata
 
     def _attach_data_groups(self, idata: xr.DataTree, X: np.ndarray | None, y: np.ndarray | None) -> None:

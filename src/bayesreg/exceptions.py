@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConvergenceWarning", "OptimizerWarning"]
+__all__ = ["ConvergenceWarning", "OptimizerWarning", "PriorScaleWarning"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -11,3 +11,7 @@ class ConvergenceWarning(UserWarning):
 
 class OptimizerWarning(ConvergenceWarning):
     """The MAP optimizer stopped before its own convergence check passed."""
+
+
+class PriorScaleWarning(UserWarning):
+    """One prior sd does not suit the features: their scales differ, or dwarf the prior's."""

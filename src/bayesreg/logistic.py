@@ -110,6 +110,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
                 "target (multinomial models are not supported)."
             )
         y01 = (y == self.classes_[1]).astype(np.int64)
+        self._warn_if_prior_scale_mismatched(X.std(axis=0), 1.0, "one logit")
         self._x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
         self.idata_ = None
         self.convergence_ = None
@@ -154,9 +155,27 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         return np.column_stack([1.0 - p1, p1])
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Log-odds of ``classes_[1]`` under :meth:`predict_proba` (positive means predict it)."""
-        p1 = self.predict_proba(X)[:, 1]
-        return np.log(p1) - np.log1p(-p1)
+        """The linear predictor ``b + X·w``: log-odds of ``classes_[1]``, at the MAP or averaged over draws.
+
+        Computed directly, not from probabilities, so it stays finite and ordered where
+        :meth:`predict_proba` rounds to 0 or 1 (ROC AUC scoring needs that). For "mcmc" it is the
+        posterior mean of the log-odds; that mean can differ in sign from the log-odds of the
+        averaged probability that :meth:`predict` thresholds, only for rows near 0.5.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(100, 2)); y = (X[:, 0] + rng.logistic(size=100) > 0).astype(int)
+        >>> est = BayesianLogisticRegression(method="map").fit(X, y)
+        >>> twin = est.ridge_equivalent().fit(X, y)
+        >>> bool(np.allclose(est.decision_function(X), twin.decision_function(X), rtol=1e-6))
+        True
+        """
+        X = self._validate_test_data(X)
+        if self.method == "map":
+            return self.intercept_ + X @ self.coef_
+        return self._linear_predictor_draws(X).mean(axis=0)
 
     def predict(self, X: Any) -> np.ndarray:
         """The more probable label of each row under :meth:`predict_proba`."""
