@@ -1,11 +1,15 @@
-"""What the two estimators share: parameter checks, input checks, MAP and NUTS orchestration.
+"""What every estimator shares: parameter checks, input checks, MAP and NUTS orchestration.
 
-The subclasses supply the model (``_build_model``), the pointwise log likelihood of draws
-(``_pointwise_log_likelihood``) and their own ``predict``. PyMC is imported only inside ``fit``.
+A subclass states its model and its penalised twin, nothing else (the contract is the abstract
+methods below): ``_build_model`` (the PyMC model, optionally whitened), ``_pointwise_log_likelihood``
+of draws, ``penalty`` (the scikit-learn twin of its MAP), and its own ``fit`` and ``predict``.
+Every subclass is registered by name, so that saved fits find their class. PyMC is imported only
+inside ``fit``.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -14,7 +18,9 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from bayesreg._dims import FEATURE_DIM, OBS_DIM
+from bayesreg._penalty import Penalty
 from bayesreg._prior_scale import prior_scale_problem
+from bayesreg._registry import register
 from bayesreg._validation import (
     BOOLEAN,
     NON_NEGATIVE_INT,
@@ -41,12 +47,42 @@ COMMON_CONSTRAINTS = {
 }
 
 
-class BayesianRegressionBase(BaseEstimator):
+class BayesianRegressionBase(BaseEstimator, ABC):
     """Shared machinery; not part of the public API."""
 
     _constraints: dict = COMMON_CONSTRAINTS
     # Internal sampler coordinates, dropped from the posterior users see.
     _internal_vars = ("z", "intercept_centered")
+    # Fitted state that does not end in "_" (predict needs it): forgotten on refit, saved by save.
+    _private_fitted_attrs: tuple[str, ...] = ("_map_result", "_x_mean")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        register(cls)
+
+    # --- the subclass contract -------------------------------------------------------------------
+
+    @abstractmethod
+    def fit(self, X: Any, y: Any) -> BayesianRegressionBase:
+        """Fit to ``X`` and ``y``; return ``self``."""
+
+    @abstractmethod
+    def _build_model(self, data: Any, whitening: Any = None) -> Any:
+        """The PyMC model of ``data`` (sampled in whitened coordinates when ``whitening`` is given)."""
+
+    @abstractmethod
+    def _pointwise_log_likelihood(
+        self, X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: np.ndarray, extra: dict
+    ) -> np.ndarray:
+        """``log p(y_i | draw s)`` for draws ``coef`` (S, p), ``intercept`` (S,): shape (S, n)."""
+
+    @abstractmethod
+    def penalty(self) -> Penalty:
+        """The penalised twin of this model's MAP: the scikit-learn estimator and its parameter."""
+
+    def ridge_equivalent(self) -> Any:
+        """The unfitted scikit-learn estimator whose solution is this model's MAP (``penalty().twin``)."""
+        return self.penalty().twin
 
     # --- validation --------------------------------------------------------------------------
 
@@ -56,7 +92,7 @@ class BayesianRegressionBase(BaseEstimator):
     def _reset_fitted_state(self) -> None:
         """Forget every result of an earlier fit, so a failed refit cannot leave a mixture."""
         for name in list(vars(self)):
-            if (name.endswith("_") and not name.startswith("__")) or name in ("_map_result", "_x_mean"):
+            if (name.endswith("_") and not name.startswith("__")) or name in self._private_fitted_attrs:
                 delattr(self, name)
 
     def _validate_training_data(self, X: Any, y: Any, *, y_numeric: bool):
@@ -105,7 +141,7 @@ class BayesianRegressionBase(BaseEstimator):
 
     # --- MAP and NUTS --------------------------------------------------------------------------
 
-    def _fit_map(self, model, *, initvals=None, extra_outputs=()):
+    def _find_map(self, model, *, initvals=None, extra_outputs=()):
         """Find the MAP, set ``map_*_`` attributes and return the result."""
         from bayesreg.inference import find_map
 
@@ -122,8 +158,8 @@ class BayesianRegressionBase(BaseEstimator):
         self._map_result = result
         return result
 
-    def _fit_mcmc(self, build_model, map_result, y_observed: np.ndarray | None, X: np.ndarray | None):
-        """Sample the whitened model, keep the user-facing posterior, check convergence."""
+    def _sample(self, data: Any, map_result, y_observed: np.ndarray | None, X: np.ndarray | None):
+        """Sample the model of ``data``, whitened at the MAP; keep the user-facing posterior; check it."""
         from scipy import linalg
 
         from bayesreg._pymc import Whitening
@@ -132,7 +168,7 @@ class BayesianRegressionBase(BaseEstimator):
 
         try:
             scale_tril = linalg.cholesky(map_result.location_cov, lower=True)
-            model = build_model(Whitening(loc=map_result.location, scale_tril=scale_tril))
+            model = self._build_model(data, Whitening(loc=map_result.location, scale_tril=scale_tril))
         except (linalg.LinAlgError, ValueError):
             # No usable Laplace covariance (the MAP check failed and already warned): sample the
             # same posterior in its plain coordinates, and say so.
@@ -141,7 +177,7 @@ class BayesianRegressionBase(BaseEstimator):
                 "slower sampling and check the convergence report.",
                 OptimizerWarning,
             )
-            model = build_model(None)
+            model = self._build_model(data, None)
         idata = sample_posterior(
             model,
             draws=self.draws,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -9,12 +10,22 @@ from sklearn.base import RegressorMixin
 
 from bayesreg import priors
 from bayesreg._base import COMMON_CONSTRAINTS, BayesianRegressionBase
+from bayesreg._penalty import Penalty
 from bayesreg._validation import OPTIONAL_POSITIVE_FLOAT, one_of
 from bayesreg.chunks import BlockStream, is_chunked_input
 from bayesreg.conjugate import find_hyperparameter_mode, posterior_from_stats
 from bayesreg.suffstats import SufficientStats, stats_from_blocks, sufficient_stats
 
 __all__ = ["BayesianLinearRegression"]
+
+
+@dataclass(frozen=True)
+class _LinearData:
+    """What the linear model is built from: the data's statistics and the noise prior's scale."""
+
+    stats: SufficientStats
+    noise_prior_sigma: float
+    free_prior_sigma: bool = False  # sample prior_sigma too (prior_sigma_prior), rather than fix it
 
 
 class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
@@ -175,24 +186,14 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         """
         self._validate_params()
         self._reset_fitted_state()
-        if self.method == "exact" and self.noise_sigma is None:
-            raise ValueError(
-                "method='exact' needs a known noise sd: the posterior is only closed-form when "
-                "noise_sigma is a number. Set noise_sigma=<float>, or use method='mcmc'."
-            )
-        hierarchical = self.prior_sigma_prior is not None
-        if self.method == "exact" and hierarchical:
-            raise ValueError(
-                "method='exact' needs a fixed prior sd: with prior_sigma_prior the posterior is a "
-                "mixture over prior_sigma, not closed-form. Use method='mcmc' (or prior_sigma_prior=None)."
-            )
+        self._check_method_options()
         if is_chunked_input(X, y):
             stats = self._stats_from_chunks(X, y)
             X = y = None  # the rows are gone: no observed_data or log_likelihood groups
         else:
             X, y = self._validate_training_data(X, y, y_numeric=True)
             stats = sufficient_stats(X, y, fit_intercept=self.fit_intercept)
-        noise_prior_sigma = self._noise_prior_sigma(stats)  # may refuse y: before fitted attributes
+        data = _LinearData(stats, self._noise_prior_sigma(stats))  # may refuse y: before fitted attrs
         y_sd = float(np.sqrt(stats.y_var))
         self._warn_if_prior_scale_mismatched(
             np.sqrt(np.diag(stats.xtx) / stats.n), y_sd, f"sd(y) = {y_sd:.3g}"
@@ -201,70 +202,83 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self.idata_ = None
         self.convergence_ = None
         self.exact_posterior_ = None
-        if self.noise_sigma is not None and not hierarchical:
+        if self.noise_sigma is not None and self.prior_sigma_prior is None:
             self.exact_posterior_ = posterior_from_stats(
                 stats, prior_sigma=self.prior_sigma, noise_sigma=self.noise_sigma
             )
-
         if self.method == "exact":
             self._fit_exact(X, y)
             return self
+        map_result = self._fit_map(data)
+        if self.method == "mcmc":
+            self._fit_sampled(data, map_result, X, y)
+        return self
 
+    def _check_method_options(self) -> None:
+        if self.method == "exact" and self.noise_sigma is None:
+            raise ValueError(
+                "method='exact' needs a known noise sd: the posterior is only closed-form when "
+                "noise_sigma is a number. Set noise_sigma=<float>, or use method='mcmc'."
+            )
+        if self.method == "exact" and self.prior_sigma_prior is not None:
+            raise ValueError(
+                "method='exact' needs a fixed prior sd: with prior_sigma_prior the posterior is a "
+                "mixture over prior_sigma, not closed-form. Use method='mcmc' (or prior_sigma_prior=None)."
+            )
+
+    def _build_model(self, data: _LinearData, whitening=None):
+        from bayesreg._pymc import build_linear_model
+
+        return build_linear_model(
+            data.stats,
+            feature_names=self._feature_names(),
+            prior_sigma=self.map_prior_sigma_,
+            noise_sigma=self.noise_sigma,
+            noise_prior_sigma=data.noise_prior_sigma,
+            whitening=whitening,
+            prior_sigma_prior=self.prior_sigma_prior if data.free_prior_sigma else None,
+        )
+
+    def _fit_map(self, data: _LinearData):
+        """The MAP at a fixed prior sd: the given one, or the mode of its marginal posterior."""
         self.map_prior_sigma_ = float(self.prior_sigma)
         scale_mode_converged = True
-        if hierarchical:
+        if self.prior_sigma_prior is not None:
             mode = find_hyperparameter_mode(
-                stats,
+                data.stats,
                 prior_sigma_prior=self.prior_sigma_prior,
                 noise_sigma=self.noise_sigma,
-                noise_prior_sigma=noise_prior_sigma,
+                noise_prior_sigma=data.noise_prior_sigma,
             )
             mode.warn_if_not_converged()
             self.map_prior_sigma_, scale_mode_converged = mode.prior_sigma, mode.converged
-
-        def build(whitening=None, *, free_prior_sigma=False):
-            from bayesreg._pymc import build_linear_model
-
-            return build_linear_model(
-                stats,
-                feature_names=self._feature_names(),
-                prior_sigma=self.map_prior_sigma_,
-                noise_sigma=self.noise_sigma,
-                noise_prior_sigma=noise_prior_sigma,
-                whitening=whitening,
-                prior_sigma_prior=self.prior_sigma_prior if free_prior_sigma else None,
-            )
-
         unknown_noise = self.noise_sigma is None
-        initvals = (
-            {"noise_sigma": float(np.sqrt(stats.y_var)) or noise_prior_sigma} if unknown_noise else None
-        )
-        map_result = self._fit_map(
-            build(), initvals=initvals, extra_outputs=["noise_sigma"] if unknown_noise else ()
+        initvals = None
+        if unknown_noise:
+            initvals = {"noise_sigma": float(np.sqrt(data.stats.y_var)) or data.noise_prior_sigma}
+        map_result = self._find_map(
+            self._build_model(data), initvals=initvals, extra_outputs=["noise_sigma"] if unknown_noise else ()
         )
         self.map_noise_sigma_ = (
             float(map_result.values["noise_sigma"]) if unknown_noise else float(self.noise_sigma)
         )
         # The MAP is only as good as the prior sd it was computed at.
         self.map_converged_ = bool(map_result.converged and scale_mode_converged)
-        if self.method == "map":
-            self._set_point_summaries_from_map()
-            self.noise_sigma_ = self.map_noise_sigma_
-            self.prior_sigma_ = self.map_prior_sigma_
-            return self
+        self._set_point_summaries_from_map()
+        self.noise_sigma_ = self.map_noise_sigma_
+        self.prior_sigma_ = self.map_prior_sigma_
+        return map_result
 
-        # The MAP (at fixed prior_sigma) whitens the sampler; a free prior_sigma is then sampled too.
-        self._fit_mcmc(lambda w: build(w, free_prior_sigma=hierarchical), map_result, y, X)
+    def _fit_sampled(self, data: _LinearData, map_result, X: np.ndarray | None, y: np.ndarray | None) -> None:
+        """NUTS, whitened at the MAP; a learned prior sd is sampled too."""
+        hierarchical = self.prior_sigma_prior is not None
+        self._sample(replace(data, free_prior_sigma=hierarchical), map_result, y, X)
         self._set_point_summaries_from_draws()
-        self.prior_sigma_ = (
-            float(self.idata_["posterior"]["prior_sigma"].mean()) if hierarchical else float(self.prior_sigma)
-        )
+        post = self.idata_["posterior"]
+        self.prior_sigma_ = float(post["prior_sigma"].mean()) if hierarchical else float(self.prior_sigma)
         self.noise_sigma_ = (
-            float(self.idata_["posterior"]["noise_sigma"].mean())
-            if unknown_noise
-            else float(self.noise_sigma)
+            float(post["noise_sigma"].mean()) if self.noise_sigma is None else float(self.noise_sigma)
         )
-        return self
 
     def _noise_prior_sigma(self, stats: SufficientStats) -> float:
         if self.noise_prior_sigma is not None:
@@ -355,22 +369,25 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         )
         return mean, np.sqrt(mu.var(axis=0) + noise_var)
 
-    def ridge_equivalent(self):
-        """The unfitted ``sklearn.linear_model.Ridge`` whose solution is this model's MAP.
+    def penalty(self) -> Penalty:
+        """The ``Ridge`` whose solution is this model's MAP: ``alpha = noise_sigma² / prior_sigma²``.
 
-        ``alpha = noise_sigma² / prior_sigma²``; with unknown noise, at the MAP noise sd, and with
-        ``prior_sigma_prior``, at ``map_prior_sigma_`` (so the estimator must be fitted first).
+        With unknown noise it is taken at the MAP noise sd, and with ``prior_sigma_prior`` at
+        ``map_prior_sigma_`` (so the estimator must be fitted first). :meth:`ridge_equivalent`
+        returns its ``twin``.
 
         Examples
         --------
         >>> BayesianLinearRegression(prior_sigma=2.0, noise_sigma=1.0).ridge_equivalent()
         Ridge(alpha=0.25, solver='cholesky')
+        >>> BayesianLinearRegression(prior_sigma=2.0, noise_sigma=1.0).penalty().formula
+        'λ = σ_n²/σ² = 1² / 2² = 0.25'
         """
         from sklearn.linear_model import Ridge
 
         self._validate_params()
         if self.noise_sigma is not None:
-            noise = self.noise_sigma
+            noise = float(self.noise_sigma)
         elif hasattr(self, "map_noise_sigma_"):
             noise = self.map_noise_sigma_
         else:
@@ -378,7 +395,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
                 "With unknown noise (noise_sigma=None) the equivalent ridge penalty depends on the "
                 "MAP noise sd: fit the estimator first, or give a known noise_sigma."
             )
-        prior_sigma = self.prior_sigma
+        prior_sigma = float(self.prior_sigma)
         if self.prior_sigma_prior is not None:
             if not hasattr(self, "map_prior_sigma_"):
                 raise ValueError(
@@ -386,10 +403,16 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
                     "ridge twin is then taken at map_prior_sigma_."
                 )
             prior_sigma = self.map_prior_sigma_
-        return Ridge(
-            alpha=priors.ridge_alpha_from_sigma(prior_sigma, noise),
-            fit_intercept=self.fit_intercept,
-            solver="cholesky",
+        alpha = priors.ridge_alpha_from_sigma(prior_sigma, noise)
+        return Penalty(
+            twin=Ridge(alpha=alpha, fit_intercept=self.fit_intercept, solver="cholesky"),
+            parameter="alpha",
+            value=alpha,
+            symbol="λ",
+            formula=f"λ = σ_n²/σ² = {noise:.6g}² / {prior_sigma:g}² = {alpha:.6g}",
+            prior_sigma=prior_sigma,
+            noise_sigma=noise,
+            noise_known=self.noise_sigma is not None,
         )
 
     def __sklearn_tags__(self):

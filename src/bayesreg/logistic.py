@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from bayesreg import priors
 from bayesreg._base import COMMON_CONSTRAINTS, BayesianRegressionBase
+from bayesreg._penalty import Penalty
 from bayesreg._validation import one_of
 
 __all__ = ["BayesianLogisticRegression"]
@@ -114,26 +115,33 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         self._x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
         self.idata_ = None
         self.convergence_ = None
-
-        def build(whitening=None):
-            from bayesreg._pymc import build_logistic_model
-
-            return build_logistic_model(
-                X,
-                y01,
-                feature_names=self._feature_names(),
-                prior_sigma=self.prior_sigma,
-                fit_intercept=self.fit_intercept,
-                whitening=whitening,
-            )
-
-        map_result = self._fit_map(build())
-        if self.method == "map":
-            self._set_point_summaries_from_map()
-            return self
-        self._fit_mcmc(build, map_result, y01.astype(float), X)
-        self._set_point_summaries_from_draws()
+        map_result = self._fit_map((X, y01))
+        if self.method == "mcmc":
+            self._fit_sampled((X, y01), map_result)
         return self
+
+    def _build_model(self, data: tuple[np.ndarray, np.ndarray], whitening=None):
+        from bayesreg._pymc import build_logistic_model
+
+        X, y01 = data
+        return build_logistic_model(
+            X,
+            y01,
+            feature_names=self._feature_names(),
+            prior_sigma=self.prior_sigma,
+            fit_intercept=self.fit_intercept,
+            whitening=whitening,
+        )
+
+    def _fit_map(self, data: tuple[np.ndarray, np.ndarray]):
+        map_result = self._find_map(self._build_model(data))
+        self._set_point_summaries_from_map()
+        return map_result
+
+    def _fit_sampled(self, data: tuple[np.ndarray, np.ndarray], map_result) -> None:
+        X, y01 = data
+        self._sample(data, map_result, y01.astype(float), X)
+        self._set_point_summaries_from_draws()
 
     def _pointwise_log_likelihood(self, X, y, coef, intercept, extra) -> np.ndarray:
         eta = intercept[:, None] + coef @ X.T
@@ -182,27 +190,40 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         check_is_fitted(self)
         return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
 
-    def ridge_equivalent(self):
-        """The unfitted ``LogisticRegression(C=prior_sigma²)`` whose solution is this model's MAP.
+    def penalty(self) -> Penalty:
+        """The ``LogisticRegression(C=prior_sigma²)`` whose solution is this model's MAP.
 
         L2 by ``l1_ratio=0`` (no deprecated ``penalty``), solved by Newton's method to a tight
         tolerance so that the comparison is not limited by sklearn's default ``tol``.
+        :meth:`ridge_equivalent` returns its ``twin``.
 
         Examples
         --------
         >>> BayesianLogisticRegression(prior_sigma=2.0).ridge_equivalent().C
         4.0
+        >>> BayesianLogisticRegression(prior_sigma=2.0).penalty().twin_text
+        'LogisticRegression(C=4)'
         """
         from sklearn.linear_model import LogisticRegression
 
         self._validate_params()
-        return LogisticRegression(
-            C=priors.logistic_C_from_sigma(self.prior_sigma),
+        sigma = float(self.prior_sigma)
+        C = priors.logistic_C_from_sigma(sigma)
+        twin = LogisticRegression(
+            C=C,
             l1_ratio=0.0,
             fit_intercept=self.fit_intercept,
             solver="newton-cholesky",
             tol=1e-12,
             max_iter=1000,
+        )
+        return Penalty(
+            twin=twin,
+            parameter="C",
+            value=C,
+            symbol="C",
+            formula=f"C = σ² = {sigma:g}² = {C:.6g}",
+            prior_sigma=sigma,
         )
 
     def __sklearn_tags__(self):

@@ -12,8 +12,9 @@ The file is an :class:`xarray.DataTree` written with the h5netcdf engine:
 * ``/fitted/idata_``: the posterior DataTree as the sampler left it (posterior, sample_stats,
   observed_data, log_likelihood).
 
-Nothing in the file is executed on load: classes are looked up in a fixed table, never imported by
-name, so a file can only ever rebuild a bayesreg estimator. float64 arrays and JSON floats both round
+Nothing in the file is executed on load: classes are looked up in the registry that the estimators'
+base class fills (:mod:`bayesreg._registry`), never imported by name, so a file can only ever
+rebuild a bayesreg estimator. float64 arrays and JSON floats both round
 trip bit for bit, so a loaded estimator predicts exactly what the original did.
 
 Examples
@@ -45,6 +46,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from bayesreg._registry import estimator_class
+
 __all__ = ["FORMAT_MARKER", "FORMAT_VERSION", "load_estimator", "save_estimator", "saved_versions"]
 
 FORMAT_MARKER = "bayesreg.estimator"
@@ -57,13 +60,6 @@ _LIBRARIES = ("bayesreg", "pymc", "arviz", "numpy", "scikit-learn", "xarray", "s
 
 
 # --- the classes a file may name ------------------------------------------------------------------
-
-
-def _estimator_classes() -> dict[str, type]:
-    from bayesreg.linear import BayesianLinearRegression
-    from bayesreg.logistic import BayesianLogisticRegression
-
-    return {cls.__name__: cls for cls in (BayesianLinearRegression, BayesianLogisticRegression)}
 
 
 def _result_classes() -> dict[str, type]:
@@ -215,7 +211,7 @@ def _fitted_attributes(est: Any) -> dict[str, Any]:
         for name, value in vars(est).items()
         if name not in params
         and not name.startswith("__")
-        and (name.endswith("_") or name in ("_x_mean", "_map_result"))
+        and (name.endswith("_") or name in type(est)._private_fitted_attrs)
     }
 
 
@@ -297,7 +293,7 @@ def save_estimator(est: Any, path: str | os.PathLike, *, overwrite: bool = False
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(est)
-    if type(est).__name__ not in _estimator_classes():
+    if estimator_class(type(est).__name__) is not type(est):
         raise TypeError(f"save_estimator saves bayesreg estimators, not {type(est).__name__}.")
     path = Path(path)
     if path.exists() and not overwrite:
@@ -414,10 +410,9 @@ def load_estimator(path: str | os.PathLike, expected_class: type | None = None) 
             f"{FORMAT_VERSION}. Upgrade bayesreg to load it."
         )
     class_name = attrs.get("estimator_class")
-    classes = _estimator_classes()
-    if class_name not in classes:
+    cls = estimator_class(class_name) if isinstance(class_name, str) else None
+    if cls is None:
         raise ValueError(f"{path} names an unknown estimator class {class_name!r}.")
-    cls = classes[class_name]
     if expected_class is not None and not issubclass(cls, expected_class):
         raise ValueError(
             f"{path} holds a {class_name}, not a {expected_class.__name__}: load it with "

@@ -1,0 +1,74 @@
+"""The penalised twin of a Bayesian model: one record that every comparison, report and plot reads.
+
+A prior ``N(0, σ²)`` on the coefficients is a penalty on the loss; which penalty, with which
+parameter, depends on the likelihood (``λ = σ_n²/σ²`` for ``Ridge``, ``C = σ²`` for
+``LogisticRegression``). Each estimator says so once, in its ``penalty()`` method, and nothing
+else branches on the kind of twin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Penalty"]
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """The scikit-learn estimator whose solution is a Bayesian model's MAP, and why.
+
+    Attributes
+    ----------
+    twin : sklearn estimator
+        Unfitted, configured to solve to a tight tolerance.
+    parameter : str
+        The name of its penalty parameter (``"alpha"`` or ``"C"``).
+    value : float
+        Its value.
+    symbol : str
+        The usual symbol of that parameter (``"λ"`` for ridge's alpha, ``"C"``).
+    formula : str
+        The conversion with its numbers, e.g. ``"λ = σ_n²/σ² = 54² / 10² = 29.16"``.
+    prior_sigma : float
+        The prior sd the twin was taken at.
+    noise_sigma : float or None
+        The noise sd it was taken at (None for likelihoods without one).
+    noise_known : bool
+        False when ``noise_sigma`` is the MAP of a learned noise sd.
+
+    Examples
+    --------
+    >>> from bayesreg import BayesianLinearRegression
+    >>> pen = BayesianLinearRegression(prior_sigma=2.0, noise_sigma=1.0).penalty()
+    >>> pen.twin_text, pen.formula
+    ('Ridge(alpha=0.25)', 'λ = σ_n²/σ² = 1² / 2² = 0.25')
+    """
+
+    twin: Any
+    parameter: str
+    value: float
+    symbol: str
+    formula: str
+    prior_sigma: float
+    noise_sigma: float | None = None
+    noise_known: bool = True
+
+    @property
+    def twin_text(self) -> str:
+        """The twin as code, e.g. ``Ridge(alpha=0.25)``."""
+        return f"{type(self.twin).__name__}({self.parameter}={self.value:.6g})"
+
+    @property
+    def short(self) -> str:
+        """The penalty in a few characters for a table cell, e.g. ``λ = 29.16``."""
+        return f"{self.symbol} = {self.value:.4g}"
+
+    def sentence(self) -> str:
+        """The equivalence as one sentence, with every number."""
+        if self.noise_sigma is None:
+            detail = f"prior sd σ = {self.prior_sigma:g}"
+        else:
+            which = "known" if self.noise_known else "at its MAP value, since it is learned"
+            detail = f"noise sd σ_n = {self.noise_sigma:.6g}, {which}; prior sd σ = {self.prior_sigma:g}"
+        return f"{self.formula}, so the MAP is `{self.twin_text}` ({detail})"
