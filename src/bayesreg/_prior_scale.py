@@ -66,11 +66,14 @@ def prior_scale_problem(
             f"the prior shrinks the coefficients of small-scale features far more. {advice}"
         )
     standardised = bool(np.all((sd > 0.1) & (sd < 10)))
-    reach = prior_sigma * sd.max() / output_scale
-    if not standardised and reach < NARROW_LIMIT:
+    reach = prior_sigma * sd / output_scale
+    if not standardised and reach.min() < NARROW_LIMIT:
+        order = [j for j in np.argsort(reach) if reach[j] < NARROW_LIMIT]
+        named = ", ".join(f"{labels[j]!r} ({reach[j]:.2g})" for j in order[:3])
+        more = f" and {len(order) - 3} more" if len(order) > 3 else ""
         return (
-            f"prior_sigma={prior_sigma:g} is orders of magnitude below the scale the data need: a "
-            f"one-sd change of any feature (sds up to {sd.max():.3g}) moves the output by about "
-            f"{reach:.2g} of {output} a priori, so every coefficient is shrunk almost to 0. {advice}"
+            f"prior_sigma={prior_sigma:g} is orders of magnitude below the scale these unstandardised "
+            f"features need: a one-sd change of {named}{more} moves the output by that fraction of "
+            f"{output} a priori, so their coefficients are shrunk almost to 0. {advice}"
         )
     return None
