@@ -56,7 +56,7 @@ _ENGINE = "h5netcdf"
 _FITTED = "fitted"
 _ARRAYS = f"{_FITTED}/arrays"
 _DTYPE_ATTR = "bayesreg_dtype"
-_LIBRARIES = ("bayesreg", "pymc", "arviz", "numpy", "scikit-learn", "xarray", "scipy")
+_LIBRARIES = ("pymc", "arviz", "numpy", "scikit-learn", "xarray", "scipy")
 
 
 # --- the classes a file may name ------------------------------------------------------------------
@@ -194,7 +194,9 @@ def _decode_result(node: xr.DataTree) -> Any:
 
 
 def _library_versions() -> dict[str, str]:
-    versions = {}
+    from bayesreg import __version__
+
+    versions = {"bayesreg": __version__}  # the package's own, not an install's metadata
     for name in _LIBRARIES:
         try:
             versions[name] = metadata.version(name)
