@@ -101,6 +101,50 @@ def test_list_flags_an_invalid_spec(tmp_path, capsys):
     assert "good.toml" in out[1] and "linear/map" in out[1]
 
 
+def test_list_skips_hidden_folders_venvs_run_folders_and_other_toml_files(tmp_path, capsys):
+    write_spec(tmp_path, MAP_SPEC, "good.toml")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.ruff]\nline-length = 99\n')
+    (tmp_path / "broken.toml").write_text('schema_version = 1\n[data]\ndataset = "diabetes\n')  # bad TOML
+    venv = tmp_path / "env" / "lib" / "site-packages" / "pandas"
+    venv.mkdir(parents=True)
+    (tmp_path / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    write_spec(venv, MAP_SPEC, "pyproject.toml")  # even a spec-like file is not searched for there
+    hidden = tmp_path / ".cache"
+    hidden.mkdir()
+    write_spec(hidden, MAP_SPEC, "cached.toml")
+    run = tmp_path / "runs" / "good"
+    run.mkdir(parents=True)
+    (run / ".bayesreg-run").write_text("")
+    write_spec(run, MAP_SPEC, "spec.toml")  # a record of a run, not a spec to run
+    sub = tmp_path / "more"
+    sub.mkdir()
+    write_spec(sub, MAP_SPEC.replace("10.0", "[1.0, 2.0]"), "sweep.toml")
+
+    assert main(["list", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    listed = [line.split()[0] for line in out]
+    assert listed == [str(tmp_path / name) for name in ("broken.toml", "good.toml", "more/sweep.toml")]
+    assert "INVALID" in out[0] and "not valid TOML" in out[0]
+    assert "sweep of 2 prior_sigma" in out[2]
+
+
+def test_list_says_when_a_folder_has_no_specs(tmp_path, capsys):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert main(["list", "--dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("no specs (*.toml files with schema_version")
+
+
+def test_validate_pluralises_counts(tmp_path, capsys):
+    (tmp_path / "d.csv").write_text("a,y\n1,2\n2,3\n4,4\n")
+    spec = write_spec(tmp_path, '[data]\ncsv = "d.csv"\ntarget = "y"\n')
+    assert main(["validate", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert out == (
+        f"{spec}: ok (linear, mcmc, 1 fit; CSV file 'd.csv': 3 rows, 1 feature, target 'y' "
+        "(each feature standardised to mean 0, sd 1))\n"
+    )
+
+
 def test_validate_all_models(capsys):
     assert main(["validate", *map(str, MODEL_SPECS)]) == 0
     assert capsys.readouterr().out.count(": ok (") == len(MODEL_SPECS)
@@ -312,7 +356,8 @@ def test_every_model_spec_runs(model_run, path):
         assert dict(tree["posterior"].sizes)["chain"] == CHAINS
         assert dict(tree["posterior"].sizes)["draw"] == DRAWS
         summary = pd.read_csv(folder / "summary.csv", index_col=0)
-        assert {"mean", "r_hat", "ess_bulk"} <= set(summary.columns)
+        assert {"mean", "r_hat", "ess_bulk", "hdi94_lb", "hdi94_ub"} <= set(summary.columns)
+        assert tree.attrs["spec_toml"] == path.read_text()
     assert leftovers(out.parent) == []
 
 
@@ -364,6 +409,58 @@ def test_compute_log_likelihood_reaches_the_estimator(tmp_path):
     assert main(["run", str(spec), "--out", str(tmp_path / "o"), "-q"]) == 0
     tree = xr.open_datatree(tmp_path / "o" / "posterior.nc")
     assert "posterior" in tree.children and "log_likelihood" not in tree.children
+    assert tree.attrs["log_likelihood_group"].startswith("not stored (compute_log_likelihood = false)")
+
+
+def test_posterior_nc_says_what_it_is(tmp_path):
+    from datetime import UTC, datetime
+
+    import bayesreg
+    from bayesreg.runner import run_spec
+    from bayesreg.spec import load_spec
+
+    spec = write_spec(tmp_path, EXACT_SPEC)
+    result = run_spec(load_spec(spec).with_overrides(seed=3), tmp_path / "o", progressbar=False)
+    assert result.fits[0].estimator.idata_.attrs == {}  # the estimator's own tree is left alone
+    tree = xr.open_datatree(tmp_path / "o" / "posterior.nc")
+    attrs = tree.attrs
+    assert attrs["spec_toml"] == spec.read_text()  # the whole spec travels with a copied file
+    assert attrs["spec_name"] == "spec" and attrs["spec_file"] == str(spec.resolve())
+    assert attrs["bayesreg_version"] == bayesreg.__version__
+    created = datetime.fromisoformat(attrs["created_at"])
+    assert abs((datetime.now(UTC) - created).total_seconds()) < 600
+    assert attrs["prior_sigma"] == 10.0
+    assert attrs["prior"] == (
+        "each coefficient w_j ~ Normal(0, σ²), σ = prior_sigma = 10; intercept b flat (unpenalised)"
+    )
+    assert attrs["penalty"] == "Ridge(alpha=29.16) = σ_n²/σ² with σ_n=54 (known), σ=10"
+    assert attrs["likelihood"] == "y ~ Normal(b + X·w, σ_n²), known noise sd σ_n = 54"
+    assert attrs["sampler"] == "exact (closed-form Gaussian posterior, 2 × 100 iid draws), seed 3"
+    assert attrs["seed"] == 3  # the --seed override, not the spec's 0
+    assert attrs["data"].startswith("scikit-learn data set 'diabetes': 442 rows, 10 features")
+    assert attrs["log_likelihood_group"] == "pointwise log likelihood of each row and draw, for arviz.loo"
+
+
+def test_rank_plot_explains_itself_instead_of_bare_p_values(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from bayesreg import BayesianLinearRegression
+    from bayesreg.runner import _chain_figure
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    y = X @ [1.0, 2.0, -1.0] + rng.normal(size=50)
+    est = BayesianLinearRegression(1.0, noise_sigma=1.0, method="exact", draws=200, random_state=0).fit(X, y)
+    name, figure = _chain_figure(est.idata_)
+    try:
+        assert name == "rank.png"
+        texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+        assert not [t for t in texts if "p=" in t or "α" in t], texts  # ArviZ's unexplained annotations
+        caption = figure.get_suptitle()
+        assert caption.startswith("Rank plots of the 4 chains")
+        assert "Marked points (if any)" in caption and "verdict (r_hat, ESS, divergences)" in caption
+    finally:
+        plt.close(figure)
 
 
 def test_progress_lines_across_a_sweep(tmp_path, capsys):

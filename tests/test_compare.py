@@ -10,7 +10,7 @@ import pytest
 from bayesreg import BayesianLinearRegression, ConvergenceWarning, compare_with_ridge
 from conftest import DIABETES_NOISE, DIABETES_PRIOR
 
-COLUMNS = ["ridge", "map", "posterior_mean", "posterior_sd", "hdi_low", "hdi_high", "mcse", "z"]
+COLUMNS = ["ridge", "map", "posterior_mean", "posterior_sd", "hdi94_low", "hdi94_high", "mcse", "z"]
 
 
 def test_table_for_a_sampled_fit(diabetes_known_mcmc, diabetes):
@@ -22,10 +22,12 @@ def test_table_for_a_sampled_fit(diabetes_known_mcmc, diabetes):
     assert cmp.posterior_mean_should_equal_ridge
     assert cmp.max_abs_diff_map < 1e-6 * np.abs(cmp.table["ridge"]).max()
     t = cmp.table
-    assert np.all((t["hdi_low"] < t["posterior_mean"]) & (t["posterior_mean"] < t["hdi_high"]))
+    assert np.all((t["hdi94_low"] < t["posterior_mean"]) & (t["posterior_mean"] < t["hdi94_high"]))
     np.testing.assert_allclose(t["z"], (t["posterior_mean"] - t["ridge"]) / t["mcse"], rtol=1e-12)
     # The 94% HDI of a Gaussian posterior is about ±1.88 sd wide.
-    np.testing.assert_allclose(t["hdi_high"] - t["hdi_low"], 2 * 1.881 * t["posterior_sd"], rtol=0.1)
+    np.testing.assert_allclose(t["hdi94_high"] - t["hdi94_low"], 2 * 1.881 * t["posterior_sd"], rtol=0.1)
+    assert (t["uncertainty_source"] == "posterior draws").all()
+    assert cmp.uncertainty_source == "posterior draws" and cmp.interval_label == "94% HDI (posterior draws)"
     assert "alpha=29.16" in cmp.penalty
     assert "AGREES" in str(cmp) and "<table" in cmp._repr_html_()
 
@@ -36,19 +38,79 @@ def test_exact_fit_table_has_exact_intervals(diabetes):
     cmp = compare_with_ridge(est, X, y, hdi_prob=0.9)
     t = cmp.table
     np.testing.assert_allclose(t["posterior_mean"], t["ridge"], rtol=1e-10)
+    # The probability is in the column names: no unnamed hdi_low/hdi_high.
+    assert cmp.interval_columns == ("hdi90_low", "hdi90_high")
+    assert not {"hdi_low", "hdi_high", "hdi94_low"} & set(t.columns)
     np.testing.assert_allclose(
-        t["hdi_high"] - t["posterior_mean"], 1.6448536269514722 * t["posterior_sd"], rtol=1e-12
+        t["hdi90_high"] - t["posterior_mean"], 1.6448536269514722 * t["posterior_sd"], rtol=1e-12
     )
+    assert (t["uncertainty_source"] == "exact").all()
+    assert cmp.interval_label == "90% HDI (exact posterior)"
     assert cmp.agrees
 
 
-def test_map_only_fit_has_no_posterior_columns(diabetes):
+def test_map_only_fit_has_no_posterior_mean_but_laplace_sd(diabetes):
     X, y = diabetes
     est = BayesianLinearRegression(DIABETES_PRIOR, method="map").fit(X, y)
     cmp = compare_with_ridge(est, X, y)
-    assert cmp.table["posterior_mean"].isna().all()
+    t = cmp.table
+    assert t["posterior_mean"].isna().all() and t["mcse"].isna().all()  # no draws
+    assert np.isfinite(t["posterior_sd"]).all() and (t["uncertainty_source"] == "laplace").all()
+    np.testing.assert_allclose(t["posterior_sd"].iloc[:-1], est.coef_sd_, rtol=1e-12)
     assert cmp.agrees
     assert "(MAP)" in cmp.penalty  # unknown noise: ridge at the MAP noise sd
+
+
+def test_map_fit_shows_the_laplace_sd_and_interval_which_are_exact_for_known_noise(diabetes):
+    # With a known noise sd the posterior is Gaussian, so its Laplace approximation is exact: the
+    # MAP fit's sd must equal the closed-form posterior sd, the intercept's included. Shifted
+    # features (x̄ ≠ 0) make the intercept's variance depend on the coefficients' covariance.
+    X, y = diabetes
+    X = X + np.linspace(-3.0, 5.0, X.shape[1])
+    est = BayesianLinearRegression(DIABETES_PRIOR, noise_sigma=DIABETES_NOISE, method="map").fit(X, y)
+    cmp = compare_with_ridge(est, X, y, hdi_prob=0.9)
+    t = cmp.table
+    exact = est.exact_posterior_
+    np.testing.assert_allclose(t["posterior_sd"].iloc[:-1], exact.coef_sd, rtol=1e-9)
+    assert exact.intercept_sd > 5 * np.sqrt(est._map_result.location_cov[-1, -1])  # not the centred one
+    assert t.loc["(intercept)", "posterior_sd"] == pytest.approx(exact.intercept_sd, rel=1e-9)
+    np.testing.assert_allclose(t["posterior_sd"].iloc[:-1], est.coef_sd_, rtol=1e-12)
+    # The Gaussian central interval of that sd, around the MAP.
+    np.testing.assert_allclose(t["hdi90_high"] - t["map"], 1.6448536269514722 * t["posterior_sd"], rtol=1e-12)
+    np.testing.assert_allclose(t["map"] - t["hdi90_low"], 1.6448536269514722 * t["posterior_sd"], rtol=1e-12)
+    assert cmp.uncertainty_source == "laplace" and (t["uncertainty_source"] == "laplace").all()
+    assert cmp.interval_label == "90% HDI (Laplace at the MAP)"
+    assert "90% HDI (Laplace at the MAP)" in str(cmp)
+    assert t["posterior_mean"].isna().all() and t["z"].isna().all()
+
+
+def test_laplace_intercept_sd_of_a_logistic_map_fit_matches_its_predictive_variance(breast_cancer):
+    # The intercept is the linear predictor at x = 0, whose Laplace variance the estimator computes.
+    from bayesreg import BayesianLogisticRegression
+
+    X, y = breast_cancer
+    X = X.iloc[:, :4] + 2.0
+    est = BayesianLogisticRegression(1.0, method="map").fit(X, y)
+    t = compare_with_ridge(est, X, y).table
+    at_zero = est._laplace_linear_predictor_var(np.zeros((1, X.shape[1])))[0]
+    assert t.loc["(intercept)", "posterior_sd"] == pytest.approx(np.sqrt(at_zero), rel=1e-10)
+    np.testing.assert_allclose(t["posterior_sd"].iloc[:-1], est.coef_sd_, rtol=1e-12)
+    assert np.all(t["hdi94_low"] < t["map"]) and np.all(t["map"] < t["hdi94_high"])
+
+
+def test_interval_column_names_carry_the_probability():
+    from bayesreg.compare import find_interval_columns, interval_columns
+
+    assert interval_columns(0.94) == ("hdi94_low", "hdi94_high")
+    assert interval_columns(0.29) == ("hdi29_low", "hdi29_high")  # not int(28.999...) = 28
+    assert interval_columns(0.975) == ("hdi97.5_low", "hdi97.5_high")
+    assert find_interval_columns(["map", "hdi97.5_low", "hdi97.5_high"]) == (
+        "hdi97.5_low",
+        "hdi97.5_high",
+        0.975,
+    )
+    assert find_interval_columns(["map", "hdi_low", "hdi_high"]) is None
+    assert find_interval_columns(["hdi94_low"]) is None
 
 
 def test_unconverged_sampler_never_agrees(diabetes):

@@ -52,9 +52,55 @@ def test_plot_coefficients_rows_are_feature_names(two_feature_data):
     ax = plot_coefficients(comparison)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["x0", "x1"]
     assert ax.get_title() == comparison.penalty
-    assert set(_legend_labels(ax)) == {"posterior HDI", "posterior mean", "MAP", "sklearn ridge"}
+    assert set(_legend_labels(ax)) == {"94% HDI (exact posterior)", "posterior mean", "MAP", "sklearn ridge"}
     ax2 = plot_coefficients(comparison, include_intercept=True)
     assert [t.get_text() for t in ax2.get_yticklabels()] == ["x0", "x1", "(intercept)"]
+
+
+def test_coefficient_legend_sits_outside_the_axes_with_30_features():
+    # 30 rows fill the axes top to bottom: no corner is free, so the legend must be outside.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 30))
+    y = X @ rng.normal(scale=2.0, size=30) + rng.normal(size=120)
+    est = BayesianLinearRegression(1.0, noise_sigma=1.0, method="exact", draws=50, random_state=0).fit(X, y)
+    ax = plot_coefficients(compare_with_ridge(est, X, y))
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    axes = ax.get_window_extent(renderer)
+    assert legend.x0 >= axes.x1, (legend, axes)  # entirely to the right of the axes
+    assert fig.bbox.contains(legend.x1 - 1, legend.y1 - 1)  # and still on the figure
+
+
+def test_coefficient_plot_of_a_map_fit_draws_the_laplace_interval(two_feature_data):
+    from matplotlib.collections import LineCollection
+
+    X, y = two_feature_data
+    est = BayesianLinearRegression(1.0, noise_sigma=0.8, method="map").fit(X, y)
+    comparison = compare_with_ridge(est, X, y)
+    ax = plot_coefficients(comparison)
+    assert _legend_labels(ax) == ["94% HDI (Laplace at the MAP)", "MAP", "sklearn ridge"]
+    (bars,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    ends = np.array([seg[:, 0] for seg in bars.get_segments()])  # rows drawn top to bottom
+    table = comparison.table.drop(index="(intercept)")
+    np.testing.assert_allclose(np.sort(ends, axis=1), table[["hdi94_low", "hdi94_high"]].to_numpy())
+
+
+def test_regularisation_path_bands_come_from_the_named_interval_columns():
+    import pandas as pd
+
+    from bayesreg.plotting import plot_regularisation_path
+
+    tables = {
+        s: pd.DataFrame({"map": [s / (1 + s)], "hdi90_low": [-1.0], "hdi90_high": [1.0]}, index=["x"])
+        for s in (0.1, 1.0, 10.0)
+    }
+    ax = plot_regularisation_path(tables, show_hdi=True)
+    (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert band.get_paths()[0].vertices[:, 1].min() == pytest.approx(-1.0)
+    assert "90% HDI" in ax.get_ylabel()
+    assert not [c for c in plot_regularisation_path(tables).collections if isinstance(c, PolyCollection)]
 
 
 # --- plot_prior_likelihood_posterior_2d ---------------------------------------------------------

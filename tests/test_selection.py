@@ -88,3 +88,34 @@ def test_choices_on_prostate(refdata):
     sampled = table.loc["hierarchical posterior mean", "prior_sigma"]
     # 4 MCSE with a conservative ESS of 1000 (of 4000 draws; bulk ESS is typically above 2500).
     assert sampled == pytest.approx(exact_mean, abs=4 * exact_sd / np.sqrt(1000))
+
+
+def test_path_tables_name_their_interval_and_the_plot_shades_it(diabetes):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+
+    X, y = diabetes
+    est = BayesianLinearRegression(noise_sigma=54.0, method="exact", draws=100, chains=2, random_state=0)
+    path = regularization_path(est, X, y, [1.0, 10.0], hdi_prob=0.9)
+    columns = list(path.coefficients.columns)
+    assert columns[:7] == [
+        "prior_sigma",
+        "term",
+        "ridge",
+        "map",
+        "posterior_mean",
+        "posterior_sd",
+        "hdi90_low",
+    ]
+    assert columns[7:] == ["hdi90_high", "uncertainty_source"]
+    assert (path.coefficients["uncertainty_source"] == "exact").all()
+    try:
+        ax_coef, _ = path.plot()
+        bands = [c for c in ax_coef.collections if isinstance(c, PolyCollection)]
+        assert len(bands) == X.shape[1]  # one shaded 90% HDI per coefficient
+        assert "90% HDI" in ax_coef.get_ylabel()
+    finally:
+        plt.close("all")

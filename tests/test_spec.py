@@ -203,3 +203,18 @@ def test_generated_curve_is_reproducible_and_expanded(tmp_path):
     np.testing.assert_allclose(a.X["x^3"], a.X["x"] ** 3)
     other = load_data(load_spec(write(tmp_path, text.replace("seed = 4", "seed = 5"), "c.toml")))
     assert not np.allclose(a.y, other.y)
+
+
+def test_data_description_pluralises_counts(tmp_path):
+    spec = load_spec(write(tmp_path, BASE))
+    assert spec.describe_data(1, 1, "y") == (
+        "scikit-learn data set 'diabetes': 1 row, 1 feature, target 'y' "
+        "(each feature standardised to mean 0, sd 1)"
+    )
+    assert spec.describe_data(442, 10, "target").startswith(
+        "scikit-learn data set 'diabetes': 442 rows, 10 features,"
+    )
+    raw = tomllib.loads(BASE + "[preprocessing]\nstandardize = false\npolynomial_degree = 3\n")
+    assert parse_spec(raw, "x.toml").preprocessing_text == "polynomial features up to degree 3"
+    raw = tomllib.loads(BASE + "[preprocessing]\nstandardize = false\n")
+    assert parse_spec(raw, "x.toml").preprocessing_text == "no preprocessing"

@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from bayesreg._exit_codes import (
     EXIT_OK,
     EXIT_USAGE,
 )
-from bayesreg.spec import SpecError, load_spec
+from bayesreg.spec import SpecError, load_spec, plural
 
 __all__ = ["main"]
 
@@ -73,7 +75,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("specs", nargs="+", metavar="SPEC")
 
-    lister = sub.add_parser("list", help="list the specs in a folder, one line each")
+    lister = sub.add_parser(
+        "list",
+        help="list the specs in a folder, one line each",
+        description=(
+            "List the specs (TOML files with schema_version or a [data]/[model]/[sampler] table) in "
+            "a folder and its subfolders, skipping hidden folders, virtual environments and the "
+            "output folders of `bayesreg run`."
+        ),
+    )
     lister.add_argument("--dir", type=Path, default=Path("models"), help="folder of specs (default: models)")
     return parser
 
@@ -100,10 +110,51 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             _error(f"{path}: {exc}")
             status = EXIT_USAGE
             continue
-        fits = len(spec.model.prior_sigma)
-        what = f"{spec.model.kind}, {spec.method}, {fits} fit{'s' * (fits > 1)}"
-        print(f"{path}: ok ({what}; {data.description})")
+        what = f"{spec.model.kind}, {spec.method}, {plural(len(spec.model.prior_sigma), 'fit')}"
+        print(f"{path}: ok ({what}; {spec.describe_data(len(data.y), data.X.shape[1], data.target)})")
     return status
+
+
+# The top-level keys and tables of a spec: a TOML file without any of them is some other file.
+_SPEC_MARKERS = ("schema_version", "data", "model", "sampler", "preprocessing")
+_SPEC_LINE = re.compile(rf"^\s*(\[\s*({'|'.join(_SPEC_MARKERS)})\s*[.\]]|schema_version\s*=)", re.MULTILINE)
+# Written into every output folder of `bayesreg run` (bayesreg.runner.RUN_MARKER, not imported
+# here to keep `list` fast): the spec.toml in there is a record of a run, not a spec to list.
+_RUN_MARKER = ".bayesreg-run"
+
+
+def _skip_folder(folder: Path) -> bool:
+    """Hidden folders, virtual environments (pyvenv.cfg, conda-meta) and run output folders."""
+    if folder.name.startswith(".") or folder.name in ("__pycache__", "node_modules"):
+        return True
+    return any((folder / marker).exists() for marker in ("pyvenv.cfg", "conda-meta", _RUN_MARKER))
+
+
+def _looks_like_spec(path: Path) -> bool:
+    """A TOML file with a spec's top-level keys or tables (it may still be an invalid spec).
+
+    A file that is not valid TOML counts when one of its lines looks like a spec's, so a broken
+    spec is listed as INVALID rather than silently left out.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return _SPEC_LINE.search(text) is not None
+    return any(key in raw for key in _SPEC_MARKERS)
+
+
+def _find_specs(folder: Path) -> list[Path]:
+    """The spec files under ``folder``, sorted; see :func:`_skip_folder` for what is not searched."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if not _skip_folder(here / d))
+        found += [here / f for f in files if f.endswith(".toml") and not f.startswith(".")]
+    return sorted(p for p in found if _looks_like_spec(p))
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -111,9 +162,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         _error(f"no folder {folder}; pass --dir DIR")
         return EXIT_USAGE
-    paths = sorted(folder.rglob("*.toml"))
+    paths = _find_specs(folder)
     if not paths:
-        print(f"no specs (*.toml) in {folder}")
+        print(f"no specs (*.toml files with schema_version or a [data]/[model]/[sampler] table) in {folder}")
         return EXIT_OK
     width = max(len(str(p)) for p in paths)
     for path in paths:

@@ -12,10 +12,22 @@ The agreement rule (``RidgeComparison.agrees``) is True only when all of these h
 
 For the logistic model and for unknown noise, theory does not make the posterior mean equal to
 ridge, so rule 4 does not apply; the table shows the gap instead (``posterior_minus_map``).
+
+The table has one kind of interval, a highest-density interval whose probability is in its column
+names (``hdi94_low``, ``hdi94_high`` for the default ``hdi_prob=0.94``). Its ``uncertainty_source``
+column says where ``posterior_sd`` and the interval come from:
+
+``"posterior draws"``  sd and HDI of the draws (method "mcmc");
+``"exact"``            the closed-form Gaussian posterior (method "exact"; its HDI is the central
+                       interval);
+``"laplace"``          the Laplace approximation at the MAP (method "map"): the sd from the inverse
+                       Hessian, the interval ``map ± z·sd``, the HDI of that Gaussian. There are no
+                       draws, so ``posterior_mean`` and ``mcse`` stay NaN.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +38,41 @@ from scipy import stats
 from bayesreg._dims import INTERCEPT_LABEL
 from bayesreg.diagnostics import ConvergenceReport
 
-__all__ = ["RidgeComparison", "compare_with_ridge"]
+__all__ = ["RidgeComparison", "compare_with_ridge", "find_interval_columns", "interval_columns"]
+
+_INTERVAL_LOW = re.compile(r"^hdi(\d+(?:\.\d+)?)_low$")
+
+
+def interval_columns(hdi_prob: float) -> tuple[str, str]:
+    """Names of the table's interval columns for ``hdi_prob``: the probability is in the name.
+
+    Examples
+    --------
+    >>> interval_columns(0.94)
+    ('hdi94_low', 'hdi94_high')
+    >>> interval_columns(0.975)
+    ('hdi97.5_low', 'hdi97.5_high')
+    """
+    percent = f"{100 * hdi_prob:.10g}"  # 0.29 -> "29", not int()'s "28"
+    return f"hdi{percent}_low", f"hdi{percent}_high"
+
+
+def find_interval_columns(columns) -> tuple[str, str, float] | None:
+    """The interval columns of a comparison table and their probability, or None if it has none.
+
+    Examples
+    --------
+    >>> find_interval_columns(["ridge", "map", "hdi90_low", "hdi90_high"])
+    ('hdi90_low', 'hdi90_high', 0.9)
+    >>> find_interval_columns(["ridge", "map"]) is None
+    True
+    """
+    names = [str(c) for c in columns]
+    for name in names:
+        match = _INTERVAL_LOW.match(name)
+        if match and f"hdi{match[1]}_high" in names:
+            return name, f"hdi{match[1]}_high", float(match[1]) / 100
+    return None
 
 
 @dataclass(frozen=True)
@@ -37,8 +83,9 @@ class RidgeComparison:
     ----------
     table : pandas.DataFrame
         One row per coefficient and the intercept; columns ``ridge``, ``map``, ``posterior_mean``,
-        ``posterior_sd``, ``hdi_low``, ``hdi_high``, ``mcse``, ``z``, ``map_minus_ridge``,
-        ``posterior_minus_map``.
+        ``posterior_sd``, the interval (``hdi94_low``, ``hdi94_high`` for ``hdi_prob=0.94``; see
+        :func:`interval_columns`), ``mcse``, ``z``, ``map_minus_ridge``, ``posterior_minus_map``
+        and ``uncertainty_source`` (``"posterior draws"``, ``"exact"`` or ``"laplace"``).
     ridge_estimator : sklearn estimator
         The fitted ridge twin.
     penalty : str
@@ -53,6 +100,11 @@ class RidgeComparison:
         The rule in this module's docstring.
     reasons : list of str
         Why ``agrees`` is False (empty when it is True).
+    hdi_prob : float
+        Probability of the interval columns.
+    uncertainty_source : str
+        Where ``posterior_sd`` and the interval come from: ``"posterior draws"``, ``"exact"`` or
+        ``"laplace"`` (see the module docstring).
     """
 
     table: pd.DataFrame
@@ -63,6 +115,20 @@ class RidgeComparison:
     convergence: ConvergenceReport | None
     agrees: bool
     reasons: list[str]
+    hdi_prob: float = 0.94
+    uncertainty_source: str = "posterior draws"
+
+    @property
+    def interval_columns(self) -> tuple[str, str]:
+        """The table's (low, high) interval columns, e.g. ``("hdi94_low", "hdi94_high")``."""
+        return interval_columns(self.hdi_prob)
+
+    @property
+    def interval_label(self) -> str:
+        """The interval in words, e.g. ``"94% HDI (Laplace at the MAP)"``."""
+        names = {"laplace": "Laplace at the MAP", "exact": "exact posterior"}
+        source = names.get(self.uncertainty_source, self.uncertainty_source)
+        return f"{100 * self.hdi_prob:.10g}% HDI ({source})"
 
     def __str__(self) -> str:
         verdict = "AGREES" if self.agrees else "DOES NOT AGREE"
@@ -70,6 +136,7 @@ class RidgeComparison:
             f"{self.penalty}",
             self.table.to_string(float_format=lambda v: f"{v:.6g}"),
             f"max |MAP - ridge| = {self.max_abs_diff_map:.3g}",
+            f"posterior_sd and interval: {self.interval_label}",
         ]
         if self.convergence is not None:
             lines.append(str(self.convergence))
@@ -99,20 +166,43 @@ def _penalty_text(est, ridge) -> str:
     return f"LogisticRegression(C={ridge.C:.6g}) = σ² with σ={sigma:g}"
 
 
-def _posterior_columns(est, names: list[str], hdi_prob: float) -> dict[str, np.ndarray]:
-    """Posterior mean, sd, HDI and MCSE per row (NaN where there is no posterior)."""
-    n_rows = len(names)
+def _laplace_sd(est) -> np.ndarray:
+    """Laplace sd of each coefficient (and the intercept) at the MAP, from its covariance.
+
+    The covariance is over ``(coef, intercept_centered)``, the intercept of the centred features;
+    the intercept is ``b = intercept_centered − x̄·w``, so ``Var(b) = aᵀ Σ a`` with ``a = (−x̄, 1)``.
+    """
+    result = getattr(est, "_map_result", None)
+    n_rows = est.n_features_in_ + int(est.fit_intercept)
+    if result is None:
+        return np.full(n_rows, np.nan)
+    cov = np.asarray(result.location_cov, dtype=float)
+    variances = np.diag(cov)[: est.n_features_in_]
+    if est.fit_intercept:
+        a = np.append(-np.asarray(est._x_mean, dtype=float), 1.0)
+        variances = np.append(variances, a @ cov @ a)
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(variances)
+
+
+def _posterior_columns(est, n_rows: int, hdi_prob: float) -> tuple[dict[str, np.ndarray], str]:
+    """Posterior mean, sd, HDI and MCSE per row, and where the sd and HDI come from.
+
+    The interval columns are ``low``/``high`` here; the caller names them with the probability.
+    """
     nan = np.full(n_rows, np.nan)
-    if est.idata_ is None:
-        return {"posterior_mean": nan, "posterior_sd": nan, "hdi_low": nan, "hdi_high": nan}
+    z = stats.norm.ppf(0.5 + hdi_prob / 2)  # a Gaussian's HDI is its central interval
+    if est.idata_ is None:  # method "map": the Laplace approximation, centred on the MAP
+        sd = _laplace_sd(est)[:n_rows]
+        center = np.append(est.map_coef_, est.map_intercept_)[:n_rows]
+        cols = {"posterior_mean": nan, "posterior_sd": sd, "low": center - z * sd, "high": center + z * sd}
+        return cols | {"mcse": nan}, "laplace"
     exact = getattr(est, "exact_posterior_", None)
     if est.method == "exact":
-        mean = np.append(exact.coef_mean, exact.intercept_mean)
-        sd = np.append(exact.coef_sd, exact.intercept_sd)
-        half = stats.norm.ppf(0.5 + hdi_prob / 2) * sd  # a Gaussian's HDI is its central interval
-        cols = {"posterior_mean": mean, "posterior_sd": sd}
-        cols |= {"hdi_low": mean - half, "hdi_high": mean + half, "mcse": np.zeros(n_rows)}
-        return {k: v[:n_rows] for k, v in cols.items()}
+        mean = np.append(exact.coef_mean, exact.intercept_mean)[:n_rows]
+        sd = np.append(exact.coef_sd, exact.intercept_sd)[:n_rows]
+        cols = {"posterior_mean": mean, "posterior_sd": sd, "low": mean - z * sd, "high": mean + z * sd}
+        return cols | {"mcse": np.zeros(n_rows)}, "exact"
 
     import arviz as az
 
@@ -132,13 +222,8 @@ def _posterior_columns(est, names: list[str], hdi_prob: float) -> dict[str, np.n
     bounds = np.vstack(bounds)
     mean = stack(post.mean(dim=("chain", "draw")))
     sd = stack(post.std(dim=("chain", "draw"), ddof=1))
-    return {
-        "posterior_mean": mean,
-        "posterior_sd": sd,
-        "hdi_low": bounds[:, 0],
-        "hdi_high": bounds[:, 1],
-        "mcse": stack(mcse),
-    }
+    cols = {"posterior_mean": mean, "posterior_sd": sd, "low": bounds[:, 0], "high": bounds[:, 1]}
+    return cols | {"mcse": stack(mcse)}, "posterior draws"
 
 
 def compare_with_ridge(
@@ -159,7 +244,10 @@ def compare_with_ridge(
     X, y : array-like
         The data ``est`` was fitted on.
     hdi_prob : float, default 0.94
-        Probability mass of the highest-density intervals.
+        Probability mass of the highest-density intervals; the table's interval columns carry it
+        in their names (``hdi94_low``, ``hdi94_high``; see :func:`interval_columns`). For
+        ``method="map"`` the interval is that of the Laplace approximation (a Gaussian, so its HDI
+        is its central interval ``map ± z·sd``).
     map_rtol : float, default 1e-6
         Tolerance of the MAP = ridge check, relative to ``max(1, max |ridge|)``.
     z_max : float, default 4.0
@@ -192,15 +280,16 @@ def compare_with_ridge(
         names, ridge_vals, map_vals = names[:-1], ridge_vals[:-1], map_vals[:-1]
 
     table = pd.DataFrame({"ridge": ridge_vals, "map": map_vals}, index=pd.Index(names, name="term"))
-    for column, values in _posterior_columns(est, names, hdi_prob).items():
-        table[column] = values
-    if "mcse" not in table:
-        table["mcse"] = np.nan
+    columns, source = _posterior_columns(est, len(names), hdi_prob)
+    low, high = interval_columns(hdi_prob)
+    for column, values in columns.items():
+        table[{"low": low, "high": high}.get(column, column)] = values
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (table["posterior_mean"] - table["ridge"]) / table["mcse"]
     table["z"] = z.where(table["mcse"] > 0)
     table["map_minus_ridge"] = table["map"] - table["ridge"]
     table["posterior_minus_map"] = table["posterior_mean"] - table["map"]
+    table["uncertainty_source"] = source
 
     max_diff = float(np.max(np.abs(table["map_minus_ridge"])))
     # A learned prior sd (prior_sigma_prior) makes the posterior a mixture of ridges: no rule 4.
@@ -231,4 +320,6 @@ def compare_with_ridge(
         convergence=convergence,
         agrees=not reasons,
         reasons=reasons,
+        hdi_prob=float(hdi_prob),
+        uncertainty_source=source,
     )

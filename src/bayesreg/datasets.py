@@ -138,14 +138,12 @@ def load_data(spec: Spec) -> Dataset:
     elif not pd.api.types.is_numeric_dtype(y):
         raise SpecError(f"model.kind = 'linear' needs a numeric target, but {target!r} is not numeric")
 
-    steps = []
     if spec.polynomial_degree > 1:
         from sklearn.preprocessing import PolynomialFeatures
 
         poly = PolynomialFeatures(spec.polynomial_degree, include_bias=False)
         values = poly.fit_transform(X.to_numpy())
         X = pd.DataFrame(values, columns=poly.get_feature_names_out(source_features), index=X.index)
-        steps.append(f"polynomial features up to degree {spec.polynomial_degree}")
     if spec.standardize:
         sd = X.std(ddof=0)
         constant = [str(c) for c in X.columns[~(sd > 0)]]
@@ -155,7 +153,5 @@ def load_data(spec: Spec) -> Dataset:
                 "drop them or set preprocessing.standardize = false"
             )
         X = (X - X.mean()) / sd
-        steps.append("each feature standardised to mean 0, sd 1")
-    done = "; ".join(steps) if steps else "no preprocessing"
-    description = f"{d.label}: {len(y)} rows, {X.shape[1]} features, target {target!r} ({done})"
+    description = spec.describe_data(len(y), X.shape[1], target)
     return Dataset(X=X, y=y, target=target, source_features=source_features, description=description)

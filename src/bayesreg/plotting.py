@@ -46,6 +46,10 @@ def plot_coefficients(
 ) -> Axes:
     """Ridge, MAP and posterior mean with its HDI, one row per coefficient.
 
+    The interval's probability and source are in the legend, e.g. "94% HDI (posterior draws)";
+    a ``method="map"`` fit has no draws, so it gets the Laplace interval around the MAP. The
+    legend sits outside the axes, on the right, so it never covers a coefficient.
+
     Parameters
     ----------
     comparison : RidgeComparison
@@ -53,7 +57,7 @@ def plot_coefficients(
     include_intercept : bool, default False
         Also draw the intercept row (often on a different scale).
     ax : matplotlib Axes, optional
-        Where to draw; a new figure otherwise.
+        Where to draw; a new figure (constrained layout, so the legend fits) otherwise.
 
     Returns
     -------
@@ -68,31 +72,38 @@ def plot_coefficients(
     >>> X = rng.normal(size=(40, 2)); y = X @ [1.0, 2.0] + rng.normal(size=40)
     >>> est = BayesianLinearRegression(1.0, noise_sigma=1.0, method="exact").fit(X, y)
     >>> ax = plot_coefficients(compare_with_ridge(est, X, y))
+    >>> [t.get_text() for t in ax.get_legend().get_texts()][0]
+    '94% HDI (exact posterior)'
     """
+    from bayesreg.compare import find_interval_columns
+
     table = comparison.table
     if not include_intercept:
         table = table.drop(index=INTERCEPT_LABEL, errors="ignore")
-    ax = _axes(ax, (6.5, 0.45 * len(table) + 1.5))
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8.0, 0.45 * len(table) + 1.5), layout="constrained")
     rows = np.arange(len(table))[::-1]
-    has_posterior = bool(np.isfinite(table["posterior_mean"]).any())
-    if has_posterior:
-        ax.hlines(
-            rows,
-            table["hdi_low"],
-            table["hdi_high"],
-            color="C0",
-            lw=2.5,
-            alpha=0.6,
-            label="posterior HDI",
-        )
+    found = find_interval_columns(table.columns)
+    if found is not None:
+        low, high, _ = found
+        if np.isfinite(table[low]).any():
+            ax.hlines(
+                rows, table[low], table[high], color="C0", lw=2.5, alpha=0.6, label=comparison.interval_label
+            )
+    if np.isfinite(table["posterior_mean"]).any():
         ax.plot(table["posterior_mean"], rows, "o", color="C0", label="posterior mean")
     ax.plot(table["map"], rows, "D", mfc="none", color="C1", ms=9, label="MAP")
     ax.plot(table["ridge"], rows, "x", color="k", ms=7, label="sklearn ridge")
     ax.axvline(0.0, color="0.7", lw=0.8, zorder=0)
     ax.set_yticks(rows, [str(t) for t in table.index])
+    if len(rows):
+        ax.set_ylim(rows.min() - 0.6, rows.max() + 0.6)
     ax.set_xlabel("coefficient")
     ax.set_title(comparison.penalty, fontsize="small")
-    ax.legend(loc="best", fontsize="small")
+    # Outside the axes, top right: with 30 rows there is no empty corner inside.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize="small")
     return ax
 
 
@@ -365,7 +376,8 @@ def plot_regularisation_path(
     column : str, default "map"
         The column to draw as lines (``"map"``, ``"ridge"`` or ``"posterior_mean"``).
     show_hdi : bool, default False
-        Also draw each posterior HDI as a band (where the tables have one).
+        Also draw each interval (columns ``hdi<prob>_low``/``hdi<prob>_high``, e.g.
+        ``hdi94_low``) as a band, where the tables have one.
     include_intercept : bool, default False
         Also draw the intercept.
     ax : matplotlib Axes, optional
@@ -384,22 +396,26 @@ def plot_regularisation_path(
     >>> [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
     ['x']
     """
+    from bayesreg.compare import find_interval_columns
+
     sigmas = np.array(sorted(tables))
     first = tables[sigmas[0]]
     terms = [t for t in first.index if include_intercept or t != INTERCEPT_LABEL]
+    interval = find_interval_columns(first.columns) if show_hdi else None
     ax = _axes(ax, (6.5, 4.5))
     for i, term in enumerate(terms):
         values = np.array([tables[s].loc[term, column] for s in sigmas], dtype=float)
         (line,) = ax.plot(sigmas, values, "o-", ms=3, lw=1.2, color=f"C{i % 10}", label=str(term))
-        if show_hdi and {"hdi_low", "hdi_high"} <= set(first.columns):
-            low = np.array([tables[s].loc[term, "hdi_low"] for s in sigmas], dtype=float)
-            high = np.array([tables[s].loc[term, "hdi_high"] for s in sigmas], dtype=float)
+        if interval is not None:
+            low = np.array([tables[s].loc[term, interval[0]] for s in sigmas], dtype=float)
+            high = np.array([tables[s].loc[term, interval[1]] for s in sigmas], dtype=float)
             if np.isfinite(low).all() and np.isfinite(high).all():
                 ax.fill_between(sigmas, low, high, color=line.get_color(), alpha=0.12, lw=0)
     ax.set_xscale("log")
     ax.axhline(0.0, color="0.7", lw=0.8, zorder=0)
     ax.set_xlabel("prior_sigma σ (log scale; larger = weaker penalty)")
-    ax.set_ylabel(f"coefficient ({column})")
+    band = f"; bands: {100 * interval[2]:.10g}% HDI" if interval is not None else ""
+    ax.set_ylabel(f"coefficient ({column}){band}")
     ax.set_title("Regularisation path", fontsize="small")
     if len(terms) <= 15:
         ax.legend(loc="best", fontsize="x-small", ncol=2 if len(terms) > 6 else 1)

@@ -16,17 +16,32 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from bayesreg.runner import FitResult, RunResult
+    from bayesreg.spec import Spec
 
-__all__ = ["equivalence_text", "markdown_table", "write_report"]
+__all__ = [
+    "equivalence_text",
+    "likelihood_text",
+    "markdown_table",
+    "prior_text",
+    "sampler_text",
+    "write_report",
+]
+
+
+def _escape(text: object) -> str:
+    """Text for one cell of a pipe table: ``|`` escaped, no line breaks (either would split it)."""
+    return " ".join(str(text).splitlines()).replace("|", "\\|")
 
 
 def markdown_table(frame: pd.DataFrame, *, digits: int = 6) -> str:
-    """A pipe table of ``frame`` (index included), numbers to ``digits`` significant digits.
+    r"""A GFM pipe table of ``frame`` (index included), numbers to ``digits`` significant digits.
+
+    Header and body cells are escaped alike, so a ``|`` in a column name stays in its cell.
 
     Examples
     --------
-    >>> print(markdown_table(pd.DataFrame({"a": [1.0, np.nan]}, index=pd.Index(["x", "y"], name="term"))))
-    | term | a |
+    >>> print(markdown_table(pd.DataFrame({"|a|": [1.0, np.nan]}, index=pd.Index(["x", "y"], name="term"))))
+    | term | \|a\| |
     |---|---:|
     | x | 1 |
     | y |  |
@@ -35,9 +50,9 @@ def markdown_table(frame: pd.DataFrame, *, digits: int = 6) -> str:
     def cell(value) -> str:
         if isinstance(value, float | np.floating):
             return "" if math.isnan(value) else f"{value:.{digits}g}"
-        return str(value).replace("|", "\\|")
+        return _escape(value)
 
-    head = [str(frame.index.name or ""), *map(str, frame.columns)]
+    head = [_escape(frame.index.name or ""), *map(_escape, frame.columns)]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * len(frame.columns)]
     for label, row in frame.iterrows():
         lines.append("| " + " | ".join([cell(label), *(cell(v) for v in row)]) + " |")
@@ -64,39 +79,127 @@ def equivalence_text(fit: FitResult) -> str:
     )
 
 
-def _model_text(result: RunResult) -> list[str]:
-    spec = result.spec
+def likelihood_text(spec: Spec, est) -> str:
+    """The likelihood of a spec's model in one line, e.g. ``"y ~ Normal(b + X·w, σ_n²), known …"``."""
     m = spec.model
-    sigmas = ", ".join(f"{s:g}" for s in m.prior_sigma)
-    intercept = "intercept b with a flat prior (unpenalised)" if m.fit_intercept else "no intercept"
     if m.kind == "linear":
         if m.noise_sigma is not None:
             noise = f"known noise sd σ_n = {m.noise_sigma:g}"
         else:
             scale = f"{m.noise_prior_sigma:g}" if m.noise_prior_sigma is not None else "sd(y)"
             noise = f"unknown noise sd σ_n ~ HalfNormal({scale})"
-        lines = [f"- Likelihood: y ~ Normal(b + X·w, σ_n²), {noise}"]
-    else:
-        est = result.fits[0].estimator
-        event = est.classes_[1].item()  # a plain Python value, not np.int64(1)
-        lines = [f"- Likelihood: y ~ Bernoulli(sigmoid(b + X·w)), event y = {event!r}"]
-    lines += [
+        return f"y ~ Normal(b + X·w, σ_n²), {noise}"
+    event = est.classes_[1].item()  # a plain Python value, not np.int64(1)
+    return f"y ~ Bernoulli(sigmoid(b + X·w)), event y = {event!r}"
+
+
+def prior_text(spec: Spec, prior_sigma: float | None = None) -> str:
+    """The prior (the penalty) in one line, for one ``prior_sigma`` or all of a sweep."""
+    sigmas = spec.model.prior_sigma if prior_sigma is None else (prior_sigma,)
+    listed = ", ".join(f"{s:g}" for s in sigmas)
+    intercept = "intercept b flat (unpenalised)" if spec.model.fit_intercept else "no intercept"
+    return f"each coefficient w_j ~ Normal(0, σ²), σ = prior_sigma = {listed}; {intercept}"
+
+
+def sampler_text(spec: Spec) -> str:
+    """How the posterior was computed, with the settings that ran (overrides included)."""
+    if spec.method == "mcmc":
+        return (
+            f"mcmc (NUTS) — {spec.chains} chains × {spec.draws} draws after {spec.tune} tuning steps, "
+            f"seed {spec.seed}"
+        )
+    if spec.method == "exact":
+        return (
+            f"exact (closed-form Gaussian posterior, {spec.chains} × {spec.draws} iid draws), "
+            f"seed {spec.seed}"
+        )
+    return "map (optimisation only; no posterior draws)"
+
+
+def _model_text(result: RunResult) -> list[str]:
+    spec = result.spec
+    m = spec.model
+    sigmas = ", ".join(f"{s:g}" for s in m.prior_sigma)
+    intercept = "intercept b with a flat prior (unpenalised)" if m.fit_intercept else "no intercept"
+    return [
+        f"- Likelihood: {likelihood_text(spec, result.fits[0].estimator)}",
         f"- Prior: each coefficient w_j ~ Normal(0, σ²), σ = prior_sigma = {sigmas}",
         f"- {intercept.capitalize()}",
+        f"- Method: {sampler_text(spec)}",
+        f"- Intervals: {_interval_words(result)}",
     ]
-    if spec.method == "mcmc":
-        lines.append(
-            f"- Method: mcmc (NUTS) — {spec.chains} chains × {spec.draws} draws after {spec.tune} "
-            f"tuning steps, seed {spec.seed}"
+
+
+def _interval_words(result: RunResult) -> str:
+    """The one kind of interval of a run folder, and where its probability shows."""
+    cmp = result.fits[0].comparison
+    prob = f"{100 * cmp.hdi_prob:.10g}"
+    low, high = cmp.interval_columns
+    where = f"`{low}`/`{high}` in comparison.csv"
+    if any(f.posterior_bytes is not None for f in result.fits):
+        where += f", `hdi{prob}_lb`/`hdi{prob}_ub` in summary.csv"
+    return f"{prob}% highest-density intervals (HDI) throughout this folder ({where}, the figure legends)"
+
+
+def _size(n_bytes: int) -> str:
+    """``"15.1 MB"``, ``"820 kB"``."""
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
+
+
+def _uncertainty_text(fit: FitResult) -> str:
+    cmp = fit.comparison
+    low, high = cmp.interval_columns
+    prob = f"{100 * cmp.hdi_prob:.10g}%"
+    if cmp.uncertainty_source == "laplace":
+        from scipy import stats
+
+        z = stats.norm.ppf(0.5 + cmp.hdi_prob / 2)
+        return (
+            f"No posterior draws (method map): `posterior_sd` and the {prob} interval "
+            f"(`{low}`, `{high}`) are those of the **Laplace approximation** at the MAP, the Gaussian "
+            f"whose covariance is the inverse Hessian of the negative log posterior; the interval is "
+            f"MAP ± {z:.3g} sd. `posterior_mean` and `mcse` stay empty."
         )
-    elif spec.method == "exact":
-        lines.append(
-            f"- Method: exact (closed-form Gaussian posterior, {spec.chains} × {spec.draws} iid "
-            f"draws), seed {spec.seed}"
+    if cmp.uncertainty_source == "exact":
+        return (
+            f"`posterior_sd` and the {prob} HDI (`{low}`, `{high}`) are exact: the posterior is a "
+            "closed-form Gaussian, whose HDI is its central interval."
         )
-    else:
-        lines.append("- Method: map (optimisation only; no posterior draws)")
-    return lines
+    return f"`posterior_sd` and the {prob} HDI (`{low}`, `{high}`) are computed from the posterior draws."
+
+
+def _log_likelihood_text(fit: FitResult) -> list[str]:
+    if fit.posterior_bytes is None:
+        return []
+    if fit.log_likelihood_bytes is None:
+        return [
+            f"posterior.nc ({_size(fit.posterior_bytes)}) has no pointwise log likelihood "
+            "(`compute_log_likelihood = false`): PSIS-LOO (`arviz.loo`) cannot be computed from it; "
+            "this run computes no LOO, so nothing else is missing.",
+            "",
+        ]
+    sizes = dict(fit.estimator.idata_["log_likelihood"].sizes)
+    chains, draws = sizes.pop("chain"), sizes.pop("draw")
+    rows = int(np.prod(list(sizes.values())))
+    shape = f"{chains} chains × {draws} draws × {rows} rows"
+    share = fit.log_likelihood_bytes / fit.posterior_bytes
+    return [
+        f"posterior.nc is {_size(fit.posterior_bytes)}; {_size(fit.log_likelihood_bytes)} of it "
+        f"({share:.0%}) is the pointwise log likelihood (group `log_likelihood`, {shape}), kept for "
+        "PSIS-LOO (`arviz.loo`). Set `compute_log_likelihood = false` in `[sampler]` to leave it out.",
+        "",
+    ]
+
+
+_FIGURE_CAPTIONS = {
+    "coefficients.png": "per coefficient: ridge (×), MAP (◇){mean} and, as a bar, the {interval}.",
+    "rank.png": (
+        "rank plots of the chains: lines that stay near 0 with no shared trend mean the chains sample "
+        "the same posterior; marked points (if any) are where ArviZ's multi-chain rank test flags a "
+        "chain at the 1% level. The verdict above comes from r_hat, ESS and divergences."
+    ),
+    "trace.png": "trace and density of the single chain (rank plots need two or more chains).",
+}
 
 
 def _banner(result: RunResult) -> list[str]:
@@ -129,7 +232,7 @@ def _fit_section(fit: FitResult, heading: str) -> list[str]:
     verdict = "agrees" if cmp.agrees else "does not agree"
     lines.append(f"max |MAP − ridge| = {cmp.max_abs_diff_map:.3g}; verdict: **{verdict}** with ridge.")
     lines += [f"- {r}" for r in cmp.reasons]
-    if cmp.posterior_mean_should_equal_ridge:
+    if cmp.posterior_mean_should_equal_ridge and fit.estimator.idata_ is not None:
         lines.append(
             "(Known noise: the posterior is Gaussian, so its mean should equal ridge too, within "
             "Monte Carlo error; column `z` = (posterior_mean − ridge)/mcse.)"
@@ -138,7 +241,8 @@ def _fit_section(fit: FitResult, heading: str) -> list[str]:
         lines.append(
             "(The posterior mean need not equal the MAP here; column `posterior_minus_map` shows the gap.)"
         )
-    lines += ["", markdown_table(cmp.table), ""]
+    lines += ["", _uncertainty_text(fit), ""]
+    lines += [markdown_table(cmp.table.drop(columns="uncertainty_source", errors="ignore")), ""]
     if cmp.convergence is not None:
         lines += ["Convergence:", "", "```", str(cmp.convergence), "```", ""]
     if fit.warnings:
@@ -147,8 +251,12 @@ def _fit_section(fit: FitResult, heading: str) -> list[str]:
         lines.append("")
     figures = [f for f in fit.files if f.endswith(".png")]
     data = [f for f in fit.files if not f.endswith(".png")]
-    lines += [f"![{f}]({link}{f})" for f in figures]
-    lines += ["", "Files: " + ", ".join(f"[{f}]({link}{f})" for f in data), ""]
+    for f in figures:
+        mean = "" if cmp.uncertainty_source == "laplace" else ", the posterior mean (●)"
+        caption = _FIGURE_CAPTIONS.get(f, "").format(interval=cmp.interval_label, mean=mean)
+        lines += [f"![{f}]({link}{f})", "", f"*{f}*: {caption}" if caption else "", ""]
+    lines += ["Files: " + ", ".join(f"[{f}]({link}{f})" for f in data), ""]
+    lines += _log_likelihood_text(fit)
     return lines
 
 

@@ -7,7 +7,9 @@ is replaced only after the new one is complete.
 
 Files of one fit (at the top of the output folder, or in ``sigma_<σ>/`` for each fit of a sweep):
 
-``posterior.nc``      the posterior, ``xarray.open_datatree("posterior.nc")`` (not for method "map")
+``posterior.nc``      the posterior, ``xarray.open_datatree("posterior.nc")`` (not for method "map");
+                      its root attributes say what it is (spec, prior, penalty, bayesreg version,
+                      creation time), so a copied file is not anonymous
 ``comparison.csv``    :attr:`bayesreg.compare.RidgeComparison.table`
 ``summary.csv``       ``arviz.summary`` of the posterior (not for method "map")
 ``coefficients.png``  ridge vs MAP vs posterior mean and HDI
@@ -15,6 +17,10 @@ Files of one fit (at the top of the output folder, or in ``sigma_<σ>/`` for eac
 
 and at the top: ``report.md``, ``spec.toml`` (a copy of the spec), and for a sweep ``sweep.csv``
 (all tables, with a ``prior_sigma`` column) and ``regularisation_path.png``.
+
+Every interval of a run folder is the same kind, a :data:`HDI_PROB` (94%) highest-density
+interval, with its probability in each column name (``hdi94_low``/``hdi94_high`` in comparison.csv,
+``hdi94_lb``/``hdi94_ub`` in summary.csv), legend and the report.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +42,12 @@ from bayesreg._exit_codes import EXIT_NOT_CONVERGED, EXIT_OK
 from bayesreg.datasets import Dataset, load_data
 from bayesreg.spec import Spec
 
-__all__ = ["FitResult", "OutputExistsError", "RunResult", "default_out_dir", "run_spec"]
+__all__ = ["HDI_PROB", "FitResult", "OutputExistsError", "RunResult", "default_out_dir", "run_spec"]
 
 Progress = Callable[[str], None]
+
+HDI_PROB = 0.94
+"""Probability of every interval a run writes (comparison.csv, summary.csv, figures, report)."""
 
 
 class OutputExistsError(FileExistsError):
@@ -62,6 +72,11 @@ class FitResult:
         Files written, relative to the output folder.
     seconds : float
         Wall time of the fit.
+    posterior_bytes : int or None
+        Size of ``posterior.nc`` (None when there is none, for method "map").
+    log_likelihood_bytes : int or None
+        Size of its pointwise ``log_likelihood`` group (one number per draw and row); None when
+        it was not stored (``compute_log_likelihood = false``) or there is no posterior.
     """
 
     prior_sigma: float
@@ -71,6 +86,8 @@ class FitResult:
     warnings: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    posterior_bytes: int | None = None
+    log_likelihood_bytes: int | None = None
 
     @property
     def converged(self) -> bool:
@@ -201,7 +218,7 @@ def _fit_one(spec: Spec, data: Dataset, sigma: float, progressbar: bool):
     with warnings.catch_warnings(record=True) as caught, _interrupts_propagate():
         warnings.simplefilter("always", ConvergenceWarning)
         est.fit(data.X, data.y)
-        comparison = compare_with_ridge(est, data.X, data.y)
+        comparison = compare_with_ridge(est, data.X, data.y, hdi_prob=HDI_PROB)
     ours = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     for w in caught:
         if w not in ours:
@@ -209,20 +226,101 @@ def _fit_one(spec: Spec, data: Dataset, sigma: float, progressbar: bool):
     return est, comparison, [str(w.message) for w in ours]
 
 
-def _write_fit_files(est, comparison, folder: Path) -> list[str]:
-    """posterior.nc, comparison.csv, summary.csv, coefficients.png, rank.png; returns their names."""
+def _posterior_attrs(spec: Spec, data_description: str, fit: FitResult) -> dict[str, Any]:
+    """Root attributes of ``posterior.nc``: what was fitted, to what, by which bayesreg, when.
+
+    netCDF attributes are strings and numbers only (no None, no booleans). Empty for a fit
+    without a posterior (method "map").
+    """
+    import bayesreg
+    from bayesreg.report import likelihood_text, prior_text, sampler_text
+
+    est, sigma = fit.estimator, fit.prior_sigma
+    if est.idata_ is None:
+        return {}
+    stored = "log_likelihood" in est.idata_.children
+    attrs: dict[str, Any] = {
+        "title": f"bayesreg posterior: spec {spec.name!r}, prior_sigma = {sigma:g}",
+        "bayesreg_version": bayesreg.__version__,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "spec_name": spec.name,
+        "spec_file": str(spec.path.resolve()),
+        "data": data_description,
+        "model_kind": spec.model.kind,
+        "likelihood": likelihood_text(spec, est),
+        "prior": prior_text(spec, sigma),
+        "prior_sigma": float(sigma),
+        "penalty": fit.comparison.penalty,
+        "method": spec.method,
+        "sampler": sampler_text(spec),
+        "log_likelihood_group": (
+            "pointwise log likelihood of each row and draw, for arviz.loo"
+            if stored
+            else "not stored (compute_log_likelihood = false): arviz.loo cannot use this file"
+        ),
+        "spec_toml": spec.path.read_text(encoding="utf-8"),
+    }
+    if spec.seed is not None:
+        attrs["seed"] = int(spec.seed)
+    return attrs
+
+
+# Under every rank plot: what the lines are, and that the verdict comes from elsewhere.
+_RANK_CAPTION = (
+    "Rank plots of the {chains} chains: each line is one chain's ECDF of fractional ranks minus the "
+    "uniform one;\nchains that sample the same posterior stay near 0 with no shared trend. "
+    "Marked points (if any): where ArviZ's\nmulti-chain rank test flags a chain at the 1% level. "
+    "The convergence verdict (r_hat, ESS, divergences) is in report.md."
+)
+
+
+def _chain_figure(idata) -> tuple[str, Any]:
+    """``("rank.png", figure)`` of ArviZ rank plots, or ``("trace.png", figure)`` for one chain.
+
+    ArviZ writes "p=1.00(α=0.01)" into every rank panel, which alarms readers of a converged fit
+    and explains nothing; those texts are removed and a caption says what the lines and any marked
+    points (ArviZ's multi-chain test flags, kept) mean.
+    """
+    import arviz as az
     import numpy as np
+
+    post = idata["posterior"]
+    var_names = [v for v in ("coef", "intercept", "noise_sigma") if v in post]
+    n_panels = sum(int(np.prod([post[v].sizes[d] for d in post[v].dims[2:]])) for v in var_names)
+    rows = -(-n_panels // 4)  # both plots wrap panels into 4 columns
+    chains = post.sizes["chain"]
+    name, plot = ("rank.png", az.plot_rank) if chains >= 2 else ("trace.png", az.plot_trace)
+    pc = plot(
+        idata,
+        var_names=var_names,
+        figure_kwargs={"figsize": (12, max(2.7 * rows, 3.0) + 0.5), "layout": "constrained"},
+    )
+    figure = pc.viz["figure"].item()
+    if name == "rank.png":
+        for ax in figure.axes:
+            for text in list(ax.texts):
+                text.remove()
+        figure.suptitle(_RANK_CAPTION.format(chains=chains), fontsize="medium")
+    return name, figure
+
+
+def _write_fit_files(fit: FitResult, folder: Path, attrs: dict[str, Any]) -> None:
+    """posterior.nc (with root ``attrs``), comparison.csv, summary.csv, coefficients.png, rank.png.
+
+    Fills ``fit.files`` and the sizes ``fit.posterior_bytes``, ``fit.log_likelihood_bytes``.
+    """
     from matplotlib.figure import Figure
 
     from bayesreg.plotting import plot_coefficients
 
+    est, comparison = fit.estimator, fit.comparison
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     comparison.table.to_csv(folder / "comparison.csv")
     written.append("comparison.csv")
 
     n_rows = len(comparison.table)
-    fig = Figure(figsize=(7.5, 0.45 * n_rows + 1.8), layout="constrained")
+    fig = Figure(figsize=(9.0, 0.45 * n_rows + 1.8), layout="constrained")
     plot_coefficients(comparison, ax=fig.subplots())
     fig.savefig(folder / "coefficients.png", dpi=110)
     written.append("coefficients.png")
@@ -231,24 +329,21 @@ def _write_fit_files(est, comparison, folder: Path) -> list[str]:
         import arviz as az
         import matplotlib.pyplot as plt
 
-        est.idata_.to_netcdf(folder / "posterior.nc")
+        tree = est.idata_.copy(deep=False)  # the estimator's own tree keeps its attributes
+        tree.attrs = attrs
+        tree.to_netcdf(folder / "posterior.nc")
         written.append("posterior.nc")
-        az.summary(est.idata_, round_to="none").to_csv(folder / "summary.csv")
+        fit.posterior_bytes = (folder / "posterior.nc").stat().st_size
+        if "log_likelihood" in tree.children:
+            fit.log_likelihood_bytes = int(tree["log_likelihood"].to_dataset().nbytes)
+        summary = az.summary(est.idata_, ci_kind="hdi", ci_prob=HDI_PROB, round_to="none")
+        summary.to_csv(folder / "summary.csv")
         written.append("summary.csv")
-        var_names = [v for v in ("coef", "intercept", "noise_sigma") if v in est.idata_["posterior"]]
-        post = est.idata_["posterior"]
-        n_panels = sum(int(np.prod([post[v].sizes[d] for d in post[v].dims[2:]])) for v in var_names)
-        rows = -(-n_panels // 4)  # both plots wrap panels into 4 columns
-        name, plot = ("rank.png", az.plot_rank) if post.sizes["chain"] >= 2 else ("trace.png", az.plot_trace)
-        pc = plot(
-            est.idata_,
-            var_names=var_names,
-            figure_kwargs={"figsize": (12, max(2.7 * rows, 3.0)), "layout": "constrained"},
-        )
-        pc.savefig(folder / name, dpi=80)
-        plt.close(pc.viz["figure"].item())
+        name, figure = _chain_figure(est.idata_)
+        figure.savefig(folder / name, dpi=80)
+        plt.close(figure)
         written.append(name)
-    return written
+    fit.files = written
 
 
 def _commit(tmp: Path, out_dir: Path, force: bool) -> None:
@@ -315,7 +410,8 @@ def run_spec(
     _check_replaceable(out_dir, force)
 
     data = load_data(spec)  # before any progress line: a data error is then the only output
-    say(f"data: {data.description}")
+    description = spec.describe_data(len(data.y), data.X.shape[1], data.target)
+    say(f"data: {description}")
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # A hidden sibling (same file system, so the final rename is atomic); mkdir honours the umask.
@@ -334,15 +430,15 @@ def run_spec(
             start = time.perf_counter()
             est, comparison, caught = _fit_one(spec, data, sigma, progressbar)
             seconds = time.perf_counter() - start
-            files = _write_fit_files(est, comparison, tmp / folder)
-            fit = FitResult(sigma, folder, comparison, est, caught, files, seconds)
+            fit = FitResult(sigma, folder, comparison, est, caught, seconds=seconds)
+            _write_fit_files(fit, tmp / folder, _posterior_attrs(spec, description, fit))
             fits.append(fit)
             state = "converged" if fit.converged else "NOT CONVERGED"
             agree = "agrees with ridge" if fit.agrees else "does NOT agree with ridge"
             gap = f"max |MAP - ridge| = {comparison.max_abs_diff_map:.2g}"
             say(f"{step}: {state}, {agree}, {gap} ({seconds:.1f} s)")
 
-        result = RunResult(spec=spec, out_dir=out_dir, fits=fits, data_description=data.description)
+        result = RunResult(spec=spec, out_dir=out_dir, fits=fits, data_description=description)
         if spec.is_sweep:
             _write_sweep_files(fits, tmp)
         shutil.copyfile(spec.path, tmp / "spec.toml")

@@ -89,7 +89,9 @@ class RegularizationPath:
     ----------
     coefficients : pandas.DataFrame
         One row per (``prior_sigma``, ``term``): ``ridge``, ``map``, ``posterior_mean``,
-        ``posterior_sd``, ``hdi_low``, ``hdi_high`` (intercept included, term ``"intercept"``).
+        ``posterior_sd``, the interval named with its probability (``hdi94_low``, ``hdi94_high``
+        for ``hdi_prob=0.94``) and ``uncertainty_source`` (intercept included, term
+        ``"(intercept)"``); see :func:`bayesreg.compare.compare_with_ridge`.
     summary : pandas.DataFrame
         One row per ``prior_sigma``: ``ridge_alpha`` (linear) or ``C`` (logistic), ``effective_dof``
         (linear), ``log_evidence`` (closed form for known-noise linear, Laplace for logistic, NaN
@@ -206,8 +208,10 @@ def regularization_path(
     coef_frames, rows, kept = [], [], {}
     for sigma in sigmas:
         est, seconds = _fit_one(estimator, X, y, sigma)
-        table = compare_with_ridge(est, X, y, hdi_prob=hdi_prob).table
-        cols = ["ridge", "map", "posterior_mean", "posterior_sd", "hdi_low", "hdi_high"]
+        comparison = compare_with_ridge(est, X, y, hdi_prob=hdi_prob)
+        table = comparison.table
+        cols = ["ridge", "map", "posterior_mean", "posterior_sd", *comparison.interval_columns]
+        cols.append("uncertainty_source")
         frame = table[cols].reset_index()
         frame.insert(0, "prior_sigma", float(sigma))
         coef_frames.append(frame)

@@ -64,6 +64,7 @@ __all__ = [
     "SpecError",
     "load_spec",
     "parse_spec",
+    "plural",
 ]
 
 SCHEMA_VERSION = 1
@@ -76,6 +77,17 @@ _GENERATE_KEYS = ("function", "n_samples", "noise_sd", "x_min", "x_max", "seed")
 _PREPROCESSING_KEYS = ("standardize", "polynomial_degree")
 _MODEL_KEYS = ("kind", "prior_sigma", "noise_sigma", "noise_prior_sigma", "fit_intercept")
 _SAMPLER_KEYS = ("method", "draws", "tune", "chains", "sample_kwargs", "compute_log_likelihood")
+
+
+def plural(count: int, word: str) -> str:
+    """``count`` and ``word``, with an ``s`` unless the count is one.
+
+    Examples
+    --------
+    >>> plural(1, "feature"), plural(10, "feature"), plural(0, "row")
+    ('1 feature', '10 features', '0 rows')
+    """
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 class SpecError(ValueError):
@@ -160,6 +172,34 @@ class Spec:
     def is_sweep(self) -> bool:
         """True when ``prior_sigma`` lists more than one value."""
         return len(self.model.prior_sigma) > 1
+
+    @property
+    def preprocessing_text(self) -> str:
+        """What ``[preprocessing]`` does to the features, in words.
+
+        Examples
+        --------
+        >>> parse_spec({"schema_version": 1, "data": {"dataset": "diabetes"}}, "a.toml").preprocessing_text
+        'each feature standardised to mean 0, sd 1'
+        """
+        steps = []
+        if self.polynomial_degree > 1:
+            steps.append(f"polynomial features up to degree {self.polynomial_degree}")
+        if self.standardize:
+            steps.append("each feature standardised to mean 0, sd 1")
+        return "; ".join(steps) if steps else "no preprocessing"
+
+    def describe_data(self, n_rows: int, n_features: int, target: str) -> str:
+        """One sentence on the data this spec loads, counts pluralised properly.
+
+        Examples
+        --------
+        >>> spec = parse_spec({"schema_version": 1, "data": {"dataset": "diabetes"}}, "a.toml")
+        >>> spec.describe_data(442, 1, "target").split(" (")[0]
+        "scikit-learn data set 'diabetes': 442 rows, 1 feature, target 'target'"
+        """
+        counts = f"{plural(n_rows, 'row')}, {plural(n_features, 'feature')}"
+        return f"{self.data.label}: {counts}, target {target!r} ({self.preprocessing_text})"
 
     def estimator_params(self, prior_sigma: float, *, progressbar: bool = True) -> dict[str, Any]:
         """Keyword arguments for the estimator of one fit (one ``prior_sigma`` of a sweep).
