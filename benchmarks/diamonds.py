@@ -90,8 +90,8 @@ def prepare(variant: str, X: np.ndarray, y: np.ndarray, draws: int, tune: int) -
             pm.Normal("y", intercept + pm.math.dot(X, coef), noise_sigma, observed=y)
         return nutpie_runner(model, draws, tune)
     if variant == "suffstats_unwhitened":
-        from bayesreg._pymc import build_linear_model
-        from bayesreg.suffstats import sufficient_stats
+        from bayesreg.backend.model import build_linear_model
+        from bayesreg.stats.suffstats import sufficient_stats
 
         model = build_linear_model(
             sufficient_stats(X, y, fit_intercept=True),

@@ -1,4 +1,4 @@
-"""QR kernels on tall-skinny blocks, behind the choice of LAPACK ``dgeqrt`` in bayesreg.suffstats.
+"""QR kernels on tall-skinny blocks, behind the choice of LAPACK ``dgeqrt`` in bayesreg.stats.suffstats.
 
 Two measurements on 10⁶ rows × 50 features (plus y):
 
@@ -8,7 +8,7 @@ Two measurements on 10⁶ rows × 50 features (plus y):
   ``scipy.linalg.qr(mode="r")``) and ``numpy.linalg.qr(mode="r")``. Only the kernel is timed: the
   copy that restores each overwritten block is not (numpy's QR copies its input itself; that copy
   is part of its cost);
-- whole data: ``bayesreg.suffstats.sufficient_stats(X, y)`` against numpy's one-shot QR of the
+- whole data: ``bayesreg.stats.suffstats.sufficient_stats(X, y)`` against numpy's one-shot QR of the
   centred ``[Xc, yc]`` (centring included; what the previous implementation did, which also formed
   ``XcᵀXc``, shown too) and ``XᵀX`` alone (the Gram matrix: a floor for any one pass over X).
 
@@ -35,7 +35,7 @@ import scipy
 from scipy import linalg
 from scipy.linalg import lapack
 
-from bayesreg import suffstats
+from bayesreg.stats import suffstats
 
 ROWS, P = 1_000_000, 50
 
@@ -153,7 +153,7 @@ def main() -> None:
         "previous sufficient_stats (centring, XcᵀXc, one-shot QR)": wall(
             lambda: previous_sufficient_stats(X, y)
         ),
-        "bayesreg.suffstats.sufficient_stats(X, y)": wall(
+        "bayesreg.stats.suffstats.sufficient_stats(X, y)": wall(
             lambda: suffstats.sufficient_stats(X, y, fit_intercept=True)
         ),
         "X.T @ X alone (Gram matrix, floor)": wall(lambda: X.T @ X),

@@ -2,7 +2,7 @@
 
 The sampler's cost does not depend on the number of rows (the likelihood is written on sufficient
 statistics), so what grows is the one pass over the data: input checks and the blocked QR of
-``[Xc | yc]`` (``bayesreg.suffstats``). Both sizes are fitted warm (after one compiling fit), with
+``[Xc | yc]`` (``bayesreg.stats.suffstats``). Both sizes are fitted warm (after one compiling fit), with
 the estimator's default draws (4 chains × 1000 + 1000 tune) and with run.py's short setting
 (2 × 300 + 300), and the time of the statistics alone is shown beside them. Usage::
 
@@ -46,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from bayesreg import BayesianLinearRegression
-    from bayesreg.suffstats import sufficient_stats
+    from bayesreg.stats.suffstats import sufficient_stats
 
     def fit(X, y, seed, **kw):
         est = BayesianLinearRegression(

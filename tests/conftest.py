@@ -6,21 +6,11 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
 from bayesreg import BayesianLinearRegression, BayesianLogisticRegression
-
-REPO = Path(__file__).resolve().parents[1]
-
-# Known noise sd for diabetes: close to the residual sd of least squares (about 53.8).
-DIABETES_NOISE = 54.0
-DIABETES_PRIOR = 10.0
-
-
-def standardise(frame: pd.DataFrame) -> pd.DataFrame:
-    return (frame - frame.mean()) / frame.std(ddof=0)
+from tests.helpers import DIABETES_NOISE, DIABETES_PRIOR, refdata_dir, standardise
 
 
 @pytest.fixture(scope="session")
@@ -75,15 +65,6 @@ def breast_cancer_mcmc(breast_cancer):
     X, y = breast_cancer
     est = BayesianLogisticRegression(1.0, draws=500, tune=500, chains=4, random_state=3, progressbar=False)
     return est.fit(X, y)
-
-
-def refdata_dir() -> Path | None:
-    """Where the published reference posteriors live, or None when they are not here."""
-    candidates = [os.environ.get("BAYESREG_REFDATA"), REPO.parent / "shared" / "refdata"]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    return None
 
 
 @pytest.fixture(scope="session")

@@ -113,8 +113,8 @@ def main() -> None:  # pragma: no cover - draws the docs figure
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from bayesreg.calibration import simulation_based_calibration
     from bayesreg.plotting import plot_rank_histograms
+    from bayesreg.stats.calibration import simulation_based_calibration
 
     fig, axes = plt.subplots(2, 2, figsize=(10.0, 7.0))
     for ax, (key, case) in zip(axes.ravel(), CASES.items(), strict=True):

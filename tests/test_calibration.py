@@ -14,7 +14,7 @@ import pytest
 from sbc_models import CASES, N_DRAWS, SLOW, SLOW_SEED, exact_linear, simulate_linear_known
 from scipy import stats
 
-from bayesreg.calibration import rank_uniformity_test, simulation_based_calibration
+from bayesreg.stats.calibration import rank_uniformity_test, simulation_based_calibration
 
 FAMILY_LEVEL = 0.01
 # Every rank is kept, converged or not (dropping fits would select on the data). The diagnostics'

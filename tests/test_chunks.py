@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from bayesreg import BayesianLinearRegression
-from bayesreg.chunks import BlockStream, is_chunked_input
+from bayesreg.estimators.chunks import BlockStream, is_chunked_input
 
 EXACT = dict(noise_sigma=1.5, prior_sigma=0.7, method="exact", compute_log_likelihood=False)
 

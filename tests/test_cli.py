@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from bayesreg.cli import main
+from bayesreg.app.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"
@@ -75,7 +75,7 @@ def banner(report: Path) -> str:
 
 def test_help_does_not_import_pymc():
     code = (
-        "import sys\nfrom bayesreg.cli import main\nrc = main(['run', '--help'])\n"
+        "import sys\nfrom bayesreg.app.cli import main\nrc = main(['run', '--help'])\n"
         "assert 'pymc' not in sys.modules and 'arviz' not in sys.modules, 'heavy import'\nsys.exit(rc)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -247,12 +247,12 @@ def test_existing_output_is_refused_then_replaced_with_force(tmp_path, capsys):
 
 @pytest.mark.parametrize(("error", "code"), [(RuntimeError("disk on fire"), 3), (KeyboardInterrupt(), 130)])
 def test_failed_run_leaves_nothing_and_keeps_the_old_output(tmp_path, monkeypatch, capsys, error, code):
-    import bayesreg.report
+    import bayesreg.app.report
 
     def boom(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(bayesreg.report, "write_report", boom)
+    monkeypatch.setattr(bayesreg.app.report, "write_report", boom)
     spec = write_spec(tmp_path, MAP_SPEC)
     fresh = tmp_path / "fresh"
     assert main(["run", str(spec), "--out", str(fresh), "-q"]) == code
@@ -274,7 +274,7 @@ def test_ctrl_c_swallowed_by_the_sampler_still_interrupts_the_run():
     # PyMC catches KeyboardInterrupt and returns the draws so far; the runner must not go on.
     import signal
 
-    from bayesreg.runner import _interrupts_propagate
+    from bayesreg.app.runner import _interrupts_propagate
 
     reached_end = False
     with pytest.raises(KeyboardInterrupt), _interrupts_propagate():
@@ -391,7 +391,7 @@ def test_sweep_writes_a_path_that_shrinks_with_sigma(model_run):
     assert sigmas == [0.03, 0.3, 3.0, 30.0]
     norms = [np.linalg.norm(sweep.loc[s].drop(index="(intercept)")["map"]) for s in sigmas]
     assert all(np.diff(norms) > 0), norms
-    assert (out / "regularisation_path.png").stat().st_size > 0
+    assert (out / "regularization_path.png").stat().st_size > 0
     assert [p.name for p in sorted(out.glob("sigma_*"))] == ["sigma_0.03", "sigma_0.3", "sigma_3", "sigma_30"]
 
 
@@ -416,8 +416,8 @@ def test_posterior_nc_says_what_it_is(tmp_path):
     from datetime import UTC, datetime
 
     import bayesreg
-    from bayesreg.runner import run_spec
-    from bayesreg.spec import load_spec
+    from bayesreg.app.runner import run_spec
+    from bayesreg.app.spec import load_spec
 
     spec = write_spec(tmp_path, EXACT_SPEC)
     result = run_spec(load_spec(spec).with_overrides(seed=3), tmp_path / "o", progressbar=False)
@@ -445,7 +445,7 @@ def test_rank_plot_explains_itself_instead_of_bare_p_values(tmp_path):
     import matplotlib.pyplot as plt
 
     from bayesreg import BayesianLinearRegression
-    from bayesreg.runner import _chain_figure
+    from bayesreg.app.runner import _chain_figure
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 3))
@@ -489,7 +489,7 @@ def test_unconverged_run_still_writes_report_and_exits_1(tmp_path, capsys):
 
 
 def test_sweep_folders_never_collide():
-    from bayesreg.runner import _sigma_folders
+    from bayesreg.app.runner import _sigma_folders
 
     assert _sigma_folders([0.03, 30.0]) == ["sigma_0.03", "sigma_30"]
     close = _sigma_folders([1.0000001, 1.0000002])

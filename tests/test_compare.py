@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bayesreg import BayesianLinearRegression, ConvergenceWarning, compare_with_ridge
-from conftest import DIABETES_NOISE, DIABETES_PRIOR
+from tests.helpers import DIABETES_NOISE, DIABETES_PRIOR
 
 COLUMNS = ["ridge", "map", "posterior_mean", "posterior_sd", "hdi94_low", "hdi94_high", "mcse", "z"]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
-from bayesreg.conjugate import gaussian_posterior, sufficient_stats
+from bayesreg.stats.conjugate import gaussian_posterior, sufficient_stats
 
 
 @pytest.fixture(scope="module")

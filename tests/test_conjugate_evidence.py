@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import integrate, optimize, stats
 from sklearn.linear_model import BayesianRidge
 
-from bayesreg.conjugate import (
+from bayesreg.stats.conjugate import gaussian_posterior
+from bayesreg.stats.evidence import (
     empirical_bayes,
     exact_loo_log_density,
-    gaussian_posterior,
     hyperparameter_mode,
     log_evidence,
 )
+from tests.helpers import prostate_train
 
 FLAT_BR = {"alpha_1": 0.0, "alpha_2": 0.0, "lambda_1": 0.0, "lambda_2": 0.0, "tol": 1e-12, "max_iter": 50_000}
-
-
-def prostate_train(refdata) -> tuple[np.ndarray, np.ndarray]:
-    frame = pd.read_csv(refdata / "prostate.data", sep="\t", index_col=0)
-    cols = ["lcavol", "lweight", "age", "lbph", "svi", "lcp", "gleason", "pgg45"]
-    Xs = (frame[cols] - frame[cols].mean()) / frame[cols].std(ddof=1)
-    train = (frame["train"] == "T").to_numpy()
-    return Xs.to_numpy()[train], frame["lpsa"].to_numpy()[train]
 
 
 def _dense(X, y, prior_sigma, noise_sigma, c):
@@ -166,7 +158,7 @@ def test_hyperparameter_mode_matches_grid_of_dense_density():
 
 
 def _scale_target(fit_intercept=True, seed=3):
-    from bayesreg.conjugate import _ScaleLogPosterior, sufficient_stats
+    from bayesreg.stats.evidence import _ScaleLogPosterior, sufficient_stats
 
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(40, 5))
@@ -177,7 +169,7 @@ def _scale_target(fit_intercept=True, seed=3):
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_scale_log_posterior_value_gradient_and_hessian_are_exact(fit_intercept):
-    from bayesreg.conjugate import _effective_rows, _Spectrum
+    from bayesreg.stats.evidence import _effective_rows, _Spectrum
 
     stats, target = _scale_target(fit_intercept)
     u, v = 0.3, -0.2
@@ -199,7 +191,7 @@ def test_scale_log_posterior_value_gradient_and_hessian_are_exact(fit_intercept)
 def test_hyperparameter_mode_is_certified_on_diabetes_where_nelder_mead_gave_up(diabetes):
     # The red-CI case: prior_sigma_prior=10 on standardised diabetes made Nelder-Mead run out of
     # iterations. Newton's method reaches a certified strict maximum in a few steps.
-    from bayesreg.conjugate import find_hyperparameter_mode, sufficient_stats
+    from bayesreg.stats.evidence import find_hyperparameter_mode, sufficient_stats
 
     X, y = diabetes
     stats = sufficient_stats(X.to_numpy(), y.to_numpy(), fit_intercept=True)
@@ -233,8 +225,8 @@ def test_hyperparameter_mode_is_a_stationary_point_of_the_dense_density():
 
 def test_hyperparameter_mode_without_an_interior_mode_says_so():
     # y independent of X and a tight hyperprior: the marginal posterior of σ peaks at σ = 0.
-    from bayesreg.conjugate import find_hyperparameter_mode, sufficient_stats
     from bayesreg.exceptions import OptimizerWarning
+    from bayesreg.stats.evidence import find_hyperparameter_mode, sufficient_stats
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 3))

@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from bayesreg import ConvergenceWarning
-from bayesreg.diagnostics import check_convergence, warn_if_not_converged
+from bayesreg.backend.diagnostics import check_convergence, warn_if_not_converged
 
 
 def tree(draws, diverging=None):

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pymc as pm
 import pytest
 from sklearn.linear_model import Ridge
 
-from bayesreg import BayesianLinearRegression, BayesianLogisticRegression, OptimizerWarning
-from bayesreg.inference import find_map
+from bayesreg import (
+    BayesianLinearRegression,
+    BayesianLogisticRegression,
+    ConvergenceWarning,
+    OptimizerWarning,
+)
+from bayesreg.backend.inference import find_map
 
 
 def test_unbounded_density_is_reported_not_converged():
@@ -62,3 +69,35 @@ def test_cached_sampler_uses_each_fits_data_and_names():
         assert list(est.idata_["posterior"]["feature"].values) == names
         mcse = az.mcse(est.idata_["posterior"].to_dataset())["coef"].values
         assert np.all(np.abs(est.coef_ - est.exact_posterior_.coef_mean) < 4 * mcse)
+
+
+def test_a_same_structure_refit_hits_the_compile_cache(monkeypatch):
+    # Count compilations: the second fit of the same structure (new data, new prior_sigma) must
+    # reuse the compiled MAP objective and nutpie model instead of compiling them again.
+    from bayesreg.backend import inference
+
+    compiled: list[object] = []
+    original = inference._cached
+
+    def counting(key, compile_):
+        def compile_and_count():
+            compiled.append(key)
+            return compile_()
+
+        return original(key, compile_and_count)
+
+    monkeypatch.setattr(inference, "_cached", counting)
+    rng = np.random.default_rng(11)
+    kw = dict(noise_sigma=1.0, draws=100, tune=100, chains=2, progressbar=False, random_state=0)
+    new_compilations = []
+    for sigma, n_rows in ((1.0, 30), (2.5, 45)):
+        X = rng.normal(size=(n_rows, 3))
+        y = X @ [1.0, 0.0, -1.0] + rng.normal(size=n_rows)
+        before = len(compiled)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # 100 draws: r_hat may be noisy
+            BayesianLinearRegression(sigma, **kw).fit(X, y)
+        new_compilations.append(compiled[before:])
+    # The first fit compiled the MAP objective and the nutpie model (unless an earlier test did).
+    assert {key[1] for key in new_compilations[0]} <= {"map", "nutpie"}
+    assert new_compilations[1] == [], "the refit compiled again instead of reusing the cache"

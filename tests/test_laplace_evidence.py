@@ -9,7 +9,7 @@ from scipy.special import log_expit, logsumexp
 from sklearn.linear_model import LogisticRegression
 
 from bayesreg import BayesianLogisticRegression
-from bayesreg.laplace import logistic_empirical_bayes, logistic_laplace_evidence
+from bayesreg.stats.laplace import logistic_empirical_bayes, logistic_laplace_evidence
 
 
 def problem(n: int, seed: int = 1):

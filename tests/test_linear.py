@@ -10,7 +10,7 @@ import xarray as xr
 from sklearn.linear_model import Ridge
 
 from bayesreg import BayesianLinearRegression, ConvergenceWarning, priors
-from conftest import DIABETES_NOISE, DIABETES_PRIOR
+from tests.helpers import DIABETES_NOISE, DIABETES_PRIOR
 
 
 def rel_max_diff(a, b):
@@ -223,16 +223,16 @@ def test_sampler_runs_unwhitened_when_the_map_has_no_hessian(monkeypatch, wide_p
 
     import arviz as az
 
-    import bayesreg.inference
+    import bayesreg.backend.inference
     from bayesreg import OptimizerWarning
 
-    real = bayesreg.inference.find_map
+    real = bayesreg.backend.inference.find_map
 
     def no_hessian(*args, **kwargs):
         result = real(*args, **kwargs)
         return dataclasses.replace(result, location_cov=np.full_like(result.location_cov, np.nan))
 
-    monkeypatch.setattr(bayesreg.inference, "find_map", no_hessian)
+    monkeypatch.setattr(bayesreg.backend.inference, "find_map", no_hessian)
     X, y = wide_problem
     X = X[:, :3]
     est = BayesianLinearRegression(

@@ -13,8 +13,8 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from bayesreg._pymc import Whitening, build_linear_model, build_logistic_model
-from bayesreg.suffstats import sufficient_stats
+from bayesreg.backend.model import Whitening, build_linear_model, build_logistic_model
+from bayesreg.stats.suffstats import sufficient_stats
 
 NAMES = ["a", "b", "c"]
 

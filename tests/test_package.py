@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 
 def test_import_does_not_load_pymc_arviz_or_sklearn():
     code = (
@@ -16,9 +18,75 @@ def test_import_does_not_load_pymc_arviz_or_sklearn():
     assert out.stdout.strip() == "[]"
 
 
-def test_public_names():
+PUBLIC_API = {
+    "BayesianLinearRegression",
+    "BayesianLogisticRegression",
+    "ConvergenceWarning",
+    "OptimizerWarning",
+    "PriorScaleWarning",
+    "RegularizationPath",
+    "RidgeComparison",
+    "__version__",
+    "compare_prior_scale_choices",
+    "compare_with_ridge",
+    "priors",
+    "regularization_path",
+}
+
+
+def test_public_names_are_the_fixed_list_and_each_one_resolves():
+    # dir() is built from __all__, so comparing the two proves nothing: resolve every name
+    # in a fresh interpreter, where nothing has been loaded yet.
+    code = "import bayesreg; print(sorted(n for n in bayesreg.__all__ if getattr(bayesreg, n, None) is None))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
     import bayesreg
 
-    for name in ("BayesianLinearRegression", "BayesianLogisticRegression", "compare_with_ridge", "priors"):
-        assert hasattr(bayesreg, name)
-    assert set(bayesreg.__all__) <= set(dir(bayesreg))
+    assert set(bayesreg.__all__) == PUBLIC_API
+    assert bayesreg.BayesianLinearRegression.__module__ == "bayesreg.estimators.linear"
+
+
+def test_unknown_names_raise_attribute_error():
+    import bayesreg
+
+    with pytest.raises(AttributeError, match="has no attribute 'BayesianRidge'"):
+        bayesreg.BayesianRidge  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "name"),
+    [
+        ("bayesreg.conjugate", "bayesreg.stats.evidence", "log_evidence"),
+        ("bayesreg.conjugate", "bayesreg.stats.conjugate", "gaussian_posterior"),
+        ("bayesreg.linear", "bayesreg.estimators.linear", "BayesianLinearRegression"),
+        ("bayesreg.persistence", "bayesreg.estimators.persistence", "load_estimator"),
+        ("bayesreg.runner", "bayesreg.app.runner", "run_spec"),
+    ],
+)
+def test_module_paths_of_0_1_are_deprecated_aliases(old, new, name):
+    code = (
+        "import importlib, warnings\n"
+        "warnings.simplefilter('error')\n"
+        f"try:\n    importlib.import_module({old!r})\nexcept DeprecationWarning as w:\n    print(w)\n"
+        "warnings.simplefilter('ignore')\n"
+        f"old = importlib.import_module({old!r}); new = importlib.import_module({new!r})\n"
+        f"print(getattr(old, {name!r}) is getattr(new, {name!r}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    message, same = out.stdout.strip().splitlines()
+    assert message.startswith(f"{old} has moved to") and new in message
+    assert same == "True"
+
+
+def test_old_spelling_of_the_path_plot_warns_and_forwards():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from bayesreg import plotting
+
+    tables = {s: pd.DataFrame({"map": [s, -s]}, index=["a", "b"]) for s in (0.5, 1.0)}
+    with pytest.warns(DeprecationWarning, match="use plot_regularization_path"):
+        ax = plotting.plot_regularisation_path(tables)
+    assert ax.get_title() == "Regularization path"

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from bayesreg import BayesianLinearRegression, BayesianLogisticRegression, compare_with_ridge, persistence
-from bayesreg.persistence import FORMAT_MARKER, load_estimator, save_estimator, saved_versions
-from conftest import DIABETES_NOISE, DIABETES_PRIOR
+from bayesreg import BayesianLinearRegression, BayesianLogisticRegression, compare_with_ridge
+from bayesreg.estimators import persistence
+from bayesreg.estimators.persistence import FORMAT_MARKER, load_estimator, save_estimator, saved_versions
+from tests.helpers import DIABETES_NOISE, DIABETES_PRIOR
 
 
 def assert_same_fitted_state(original, loaded):
@@ -305,3 +306,23 @@ def test_a_file_from_another_bayesreg_version_loads_with_a_warning(saved_map_fil
 def test_a_file_from_this_version_loads_without_a_warning(saved_map_file, recwarn):
     load_estimator(saved_map_file)
     assert not [w for w in recwarn if "was written by bayesreg" in str(w.message)]
+
+
+# --- files written before the layered layout -----------------------------------------------------
+
+
+def test_fits_saved_by_bayesreg_0_1_before_the_move_still_load_and_predict_the_same():
+    # Written by main at 4b2f050 (flat modules, before the architecture change), kept as fixtures.
+    from bayesreg import BayesianLinearRegression, BayesianLogisticRegression
+    from tests.helpers import REPO
+
+    data = REPO / "tests" / "data"
+    expected = np.load(data / "saved_fits_v0.1.0_expected.npz")
+    X = expected["X"]
+    linear = BayesianLinearRegression.load(data / "linear_exact_v0.1.0.nc")
+    mean, std = linear.predict(X, return_std=True)
+    np.testing.assert_array_equal(mean, expected["linear_predict"])
+    np.testing.assert_array_equal(std, expected["linear_std"])
+    logistic = BayesianLogisticRegression.load(data / "logistic_map_v0.1.0.nc")
+    np.testing.assert_array_equal(logistic.predict_proba(X), expected["logistic_proba"])
+    assert logistic.penalty().value == 1.0

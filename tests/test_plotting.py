@@ -87,20 +87,20 @@ def test_coefficient_plot_of_a_map_fit_draws_the_laplace_interval(two_feature_da
     np.testing.assert_allclose(np.sort(ends, axis=1), table[["hdi94_low", "hdi94_high"]].to_numpy())
 
 
-def test_regularisation_path_bands_come_from_the_named_interval_columns():
+def test_regularization_path_bands_come_from_the_named_interval_columns():
     import pandas as pd
 
-    from bayesreg.plotting import plot_regularisation_path
+    from bayesreg.plotting import plot_regularization_path
 
     tables = {
         s: pd.DataFrame({"map": [s / (1 + s)], "hdi90_low": [-1.0], "hdi90_high": [1.0]}, index=["x"])
         for s in (0.1, 1.0, 10.0)
     }
-    ax = plot_regularisation_path(tables, show_hdi=True)
+    ax = plot_regularization_path(tables, show_hdi=True)
     (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
     assert band.get_paths()[0].vertices[:, 1].min() == pytest.approx(-1.0)
     assert "90% HDI" in ax.get_ylabel()
-    assert not [c for c in plot_regularisation_path(tables).collections if isinstance(c, PolyCollection)]
+    assert not [c for c in plot_regularization_path(tables).collections if isinstance(c, PolyCollection)]
 
 
 # --- plot_prior_likelihood_posterior_2d ---------------------------------------------------------

@@ -8,7 +8,7 @@ from scipy.special import log_expit
 from sklearn.linear_model import BayesianRidge, ElasticNet, LogisticRegression, Ridge
 
 from bayesreg import priors
-from bayesreg.conjugate import gaussian_posterior
+from bayesreg.stats.conjugate import gaussian_posterior
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from scipy.special import expit
 from sklearn.linear_model import BayesianRidge, LogisticRegression, Ridge
 
 from bayesreg import BayesianLinearRegression, BayesianLogisticRegression, priors
-from bayesreg.conjugate import gaussian_posterior
+from bayesreg.stats.conjugate import gaussian_posterior
 
 EPS = np.finfo(float).eps
 FAST = settings(max_examples=40, deadline=None)

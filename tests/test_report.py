@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from markdown_it import MarkdownIt
 
-from bayesreg.cli import main
-from bayesreg.report import markdown_table
+from bayesreg.app.cli import main
+from bayesreg.app.report import markdown_table
 
 SWEEP_SPEC = """\
 schema_version = 1

@@ -1,4 +1,4 @@
-"""Regularisation path and the four choices of σ, each against an independent computation."""
+"""Regularization path and the four choices of σ, each against an independent computation."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from scipy import integrate
 from sklearn.linear_model import Ridge
 
 from bayesreg import BayesianLinearRegression, compare_prior_scale_choices, regularization_path
-from bayesreg.conjugate import log_evidence
 from bayesreg.selection import ridge_alpha_for_dof, ridge_effective_dof
-from tests.test_conjugate_evidence import prostate_train
+from bayesreg.stats.evidence import log_evidence
+from tests.helpers import prostate_train
 
 # ESL (2nd ed.) Table 3.3, column "Ridge": lcavol ... pgg45, printed to 3 decimals.
 ESL_RIDGE = [0.420, 0.238, -0.046, 0.162, 0.227, 0.000, 0.040, 0.133]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from bayesreg import BayesianLinearRegression, BayesianLogisticRegression
-from bayesreg.datasets import load_data
-from bayesreg.spec import SpecError, load_spec, parse_spec
+from bayesreg.app.datasets import load_data
+from bayesreg.app.spec import SpecError, load_spec, parse_spec
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 MODEL_SPECS = sorted(MODELS.glob("*.toml"))

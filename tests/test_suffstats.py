@@ -10,7 +10,7 @@ import itertools
 import numpy as np
 import pytest
 
-from bayesreg.suffstats import StatsAccumulator, stats_from_blocks, sufficient_stats
+from bayesreg.stats.suffstats import StatsAccumulator, stats_from_blocks, sufficient_stats
 
 EPS = np.finfo(float).eps
 
@@ -98,7 +98,7 @@ def test_blocks_far_from_zero_keep_the_centred_variance():
 
 
 def test_in_memory_statistics_are_split_into_blocks_and_reproducible():
-    from bayesreg.suffstats import _block_rows
+    from bayesreg.stats.suffstats import _block_rows
 
     rng = np.random.default_rng(4)
     p = 3

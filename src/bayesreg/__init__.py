@@ -1,4 +1,4 @@
-"""bayesreg: L2 regularisation is a Gaussian prior.
+"""bayesreg: L2 regularization is a Gaussian prior.
 
 Bayesian linear and logistic regression in PyMC, with their MAP and posterior set beside the ridge
 solutions of scikit-learn. Importing the package is cheap: PyMC, ArviZ and scikit-learn load only
@@ -16,15 +16,17 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from bayesreg import priors
+from bayesreg import _moved, priors
+from bayesreg._version import __version__
 
-__version__ = "0.1.0"
+_moved.install()  # the module paths of 0.1 keep working, with a DeprecationWarning
 
 __all__ = [
     "BayesianLinearRegression",
     "BayesianLogisticRegression",
     "ConvergenceWarning",
     "OptimizerWarning",
+    "PriorScaleWarning",
     "RegularizationPath",
     "RidgeComparison",
     "__version__",
@@ -36,8 +38,8 @@ __all__ = [
 
 # Public name -> module that defines it; loaded on first attribute access (PEP 562).
 _LAZY = {
-    "BayesianLinearRegression": "bayesreg.linear",
-    "BayesianLogisticRegression": "bayesreg.logistic",
+    "BayesianLinearRegression": "bayesreg.estimators.linear",
+    "BayesianLogisticRegression": "bayesreg.estimators.logistic",
     "compare_with_ridge": "bayesreg.compare",
     "RidgeComparison": "bayesreg.compare",
     "regularization_path": "bayesreg.selection",
@@ -45,13 +47,14 @@ _LAZY = {
     "compare_prior_scale_choices": "bayesreg.selection",
     "ConvergenceWarning": "bayesreg.exceptions",
     "OptimizerWarning": "bayesreg.exceptions",
+    "PriorScaleWarning": "bayesreg.exceptions",
 }
 
 if TYPE_CHECKING:
     from bayesreg.compare import RidgeComparison, compare_with_ridge
-    from bayesreg.exceptions import ConvergenceWarning, OptimizerWarning
-    from bayesreg.linear import BayesianLinearRegression
-    from bayesreg.logistic import BayesianLogisticRegression
+    from bayesreg.estimators.linear import BayesianLinearRegression
+    from bayesreg.estimators.logistic import BayesianLogisticRegression
+    from bayesreg.exceptions import ConvergenceWarning, OptimizerWarning, PriorScaleWarning
     from bayesreg.selection import RegularizationPath, compare_prior_scale_choices, regularization_path
 
 

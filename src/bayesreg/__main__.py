@@ -2,7 +2,7 @@
 
 import sys
 
-from bayesreg.cli import main
+from bayesreg.app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

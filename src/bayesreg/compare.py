@@ -6,7 +6,7 @@ The agreement rule (``RidgeComparison.agrees``) is True only when all of these h
 2. ``max |MAP − ridge| ≤ map_rtol · max(1, max |ridge|)`` over coefficients and intercept
    (``map_rtol`` = 1e-6 by default, far above both solvers' precision);
 3. for a sampled posterior, the sampler converged (no divergences, r_hat ≤ 1.01, ESS ≥ 100 per
-   chain, see :mod:`bayesreg.diagnostics`);
+   chain, see :mod:`bayesreg.backend.diagnostics`);
 4. where theory says the posterior mean *is* the ridge solution (the Gaussian model with known
    noise), every ``|z| = |posterior_mean − ridge| / mcse`` is at most ``z_max`` (4 by default).
 
@@ -36,7 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesreg._dims import INTERCEPT_LABEL
-from bayesreg.diagnostics import ConvergenceReport
+from bayesreg.backend.diagnostics import ConvergenceReport
 
 __all__ = ["RidgeComparison", "compare_with_ridge", "find_interval_columns", "interval_columns"]
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bayesreg._dims import INTERCEPT_LABEL
+from bayesreg._warn import warn_user
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -25,7 +26,7 @@ __all__ = [
     "plot_path_with_elpd",
     "plot_predictive_band",
     "plot_prior_likelihood_posterior_2d",
-    "plot_regularisation_path",
+    "plot_regularization_path",
 ]
 
 
@@ -193,7 +194,7 @@ def plot_prior_likelihood_posterior_2d(
     """
     from matplotlib.lines import Line2D
 
-    from bayesreg.conjugate import posterior_from_stats, sufficient_stats
+    from bayesreg.stats.conjugate import posterior_from_stats, sufficient_stats
 
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float).ravel()
@@ -357,7 +358,7 @@ def plot_predictive_band(
     return ax
 
 
-def plot_regularisation_path(
+def plot_regularization_path(
     tables: Mapping[float, pd.DataFrame],
     *,
     column: str = "map",
@@ -367,7 +368,7 @@ def plot_regularisation_path(
 ) -> Axes:
     """Each coefficient against ``prior_sigma`` (log scale), from the tables of a sweep.
 
-    Small σ is strong regularisation (all coefficients near 0); large σ approaches least squares.
+    Small σ is strong regularization (all coefficients near 0); large σ approaches least squares.
 
     Parameters
     ----------
@@ -392,7 +393,7 @@ def plot_regularisation_path(
     >>> import matplotlib, pandas as pd
     >>> matplotlib.use("Agg")
     >>> tables = {s: pd.DataFrame({"map": [0.5 * s / (1 + s)]}, index=["x"]) for s in (0.1, 1, 10)}
-    >>> ax = plot_regularisation_path(tables)
+    >>> ax = plot_regularization_path(tables)
     >>> [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
     ['x']
     """
@@ -416,7 +417,7 @@ def plot_regularisation_path(
     ax.set_xlabel("prior_sigma σ (log scale; larger = weaker penalty)")
     band = f"; bands: {100 * interval[2]:.10g}% HDI" if interval is not None else ""
     ax.set_ylabel(f"coefficient ({column}){band}")
-    ax.set_title("Regularisation path", fontsize="small")
+    ax.set_title("Regularization path", fontsize="small")
     if len(terms) <= 15:
         ax.legend(loc="best", fontsize="x-small", ncol=2 if len(terms) > 6 else 1)
     return ax
@@ -461,7 +462,7 @@ def plot_path_with_elpd(
 
         _, axes = plt.subplots(2, 1, figsize=(7.0, 7.0), sharex=True)
     ax_coef, ax_elpd = axes
-    plot_regularisation_path(path.tables(), column=column, show_hdi=True, ax=ax_coef)
+    plot_regularization_path(path.tables(), column=column, show_hdi=True, ax=ax_coef)
     ax_coef.set_xlabel("")
     summary = path.summary
     sigmas = summary.index.to_numpy(dtype=float)
@@ -511,7 +512,7 @@ def plot_rank_histograms(
     Parameters
     ----------
     ranks : SBCResult or array of int, shape (n_sims, n_parameters)
-        The result of :func:`bayesreg.calibration.simulation_based_calibration`, or its ranks.
+        The result of :func:`bayesreg.stats.calibration.simulation_based_calibration`, or its ranks.
     n_draws : int, optional
         Posterior draws per fit (ranks lie in ``0..n_draws``); taken from an ``SBCResult``.
     names : list of str, optional
@@ -565,3 +566,13 @@ def plot_rank_histograms(
     ax.set_ylabel(f"simulations per bin (of {n_sims})")
     ax.legend(loc="upper center", fontsize="x-small", ncol=min(4, n_params + 1))
     return ax
+
+
+def plot_regularisation_path(*args, **kwargs) -> Axes:
+    """Deprecated spelling of :func:`plot_regularization_path`; it warns and forwards."""
+    warn_user(
+        "plot_regularisation_path is deprecated; use plot_regularization_path (bayesreg spells "
+        "'regularization' with a z everywhere).",
+        DeprecationWarning,
+    )
+    return plot_regularization_path(*args, **kwargs)

@@ -113,7 +113,7 @@ def sigma_from_ridge_alpha(ridge_alpha: ArrayLike, noise_sigma: ArrayLike) -> fl
 
 
 def logistic_C_from_sigma(prior_sigma: ArrayLike) -> float | np.ndarray:
-    """Inverse regularisation ``C = σ²`` for ``LogisticRegression(C=C)`` (non-liblinear solvers).
+    """Inverse regularization ``C = σ²`` for ``LogisticRegression(C=C)`` (non-liblinear solvers).
 
     Examples
     --------

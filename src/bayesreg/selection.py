@@ -1,4 +1,4 @@
-"""Choosing the prior scale: the regularisation path and four ways of picking σ side by side.
+"""Choosing the prior scale: the regularization path and four ways of picking σ side by side.
 
 :func:`regularization_path` fits one model per ``prior_sigma`` and lines up sklearn's ridge solution,
 the MAP, the posterior mean with its interval and the PSIS-LOO elpd of each fit. The known-noise
@@ -112,7 +112,7 @@ class RegularizationPath:
         return float(self.summary[criterion].idxmax())
 
     def tables(self) -> dict[float, pd.DataFrame]:
-        """``prior_sigma`` -> coefficient table, the input of ``plotting.plot_regularisation_path``."""
+        """``prior_sigma`` -> coefficient table, the input of ``plotting.plot_regularization_path``."""
         return {
             float(s): frame.drop(columns="prior_sigma").set_index("term")
             for s, frame in self.coefficients.groupby("prior_sigma")
@@ -198,8 +198,8 @@ def regularization_path(
     1.0
     """
     from bayesreg.compare import compare_with_ridge
-    from bayesreg.conjugate import exact_loo_log_density, log_evidence
-    from bayesreg.laplace import logistic_laplace_evidence
+    from bayesreg.stats.evidence import exact_loo_log_density, log_evidence
+    from bayesreg.stats.laplace import logistic_laplace_evidence
 
     sigmas = np.unique(np.asarray(prior_sigmas, dtype=float))
     if sigmas.size == 0 or np.any(sigmas <= 0):
@@ -336,8 +336,8 @@ def compare_prior_scale_choices(
     """
     from scipy import optimize
 
-    from bayesreg.conjugate import empirical_bayes, exact_loo_log_density
-    from bayesreg.linear import BayesianLinearRegression
+    from bayesreg.estimators.linear import BayesianLinearRegression
+    from bayesreg.stats.evidence import empirical_bayes, exact_loo_log_density
 
     Xv = np.asarray(X, dtype=float)
     yv = np.asarray(y, dtype=float)

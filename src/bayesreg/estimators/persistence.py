@@ -13,7 +13,7 @@ The file is an :class:`xarray.DataTree` written with the h5netcdf engine:
   observed_data, log_likelihood).
 
 Nothing in the file is executed on load: classes are looked up in the registry that the estimators'
-base class fills (:mod:`bayesreg._registry`), never imported by name, so a file can only ever
+base class fills (:mod:`bayesreg.estimators.registry`), never imported by name, so a file can only ever
 rebuild a bayesreg estimator. float64 arrays and JSON floats both round
 trip bit for bit, so a loaded estimator predicts exactly what the original did.
 
@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from bayesreg._registry import estimator_class
+from bayesreg.estimators.registry import estimator_class
 
 __all__ = ["FORMAT_MARKER", "FORMAT_VERSION", "load_estimator", "save_estimator", "saved_versions"]
 
@@ -63,9 +63,9 @@ _LIBRARIES = ("pymc", "arviz", "numpy", "scikit-learn", "xarray", "scipy")
 
 
 def _result_classes() -> dict[str, type]:
-    from bayesreg._results import MapResult
-    from bayesreg.conjugate import GaussianPosterior
-    from bayesreg.diagnostics import ConvergenceReport
+    from bayesreg.backend.diagnostics import ConvergenceReport
+    from bayesreg.backend.results import MapResult
+    from bayesreg.stats.conjugate import GaussianPosterior
 
     return {cls.__name__: cls for cls in (MapResult, GaussianPosterior, ConvergenceReport)}
 
@@ -194,7 +194,7 @@ def _decode_result(node: xr.DataTree) -> Any:
 
 
 def _library_versions() -> dict[str, str]:
-    from bayesreg import __version__
+    from bayesreg._version import __version__
 
     versions = {"bayesreg": __version__}  # the package's own, not an install's metadata
     for name in _LIBRARIES:
@@ -418,7 +418,7 @@ def load_estimator(path: str | os.PathLike, expected_class: type | None = None) 
     if expected_class is not None and not issubclass(cls, expected_class):
         raise ValueError(
             f"{path} holds a {class_name}, not a {expected_class.__name__}: load it with "
-            f"{class_name}.load(...) or bayesreg.persistence.load_estimator(...)."
+            f"{class_name}.load(...) or bayesreg.estimators.persistence.load_estimator(...)."
         )
     try:
         est = _from_tree(tree, cls)

@@ -1,11 +1,11 @@
-"""Closed-form posterior of the Gaussian linear model with known noise.
+"""The evidence of the Gaussian linear model, and the prior scales it favours.
 
-Model: ``y = b + X w + ε``, ``ε ~ N(0, σ_n²)``, ``w ~ N(0, σ² I)``, flat prior on ``b``. The flat
-intercept is the same as centring X and y (sklearn's ``Ridge`` does exactly that), so the posterior of
-``w`` is Gaussian with precision ``XcᵀXc/σ_n² + I/σ²`` and mean equal to the ridge solution with
-``α = σ_n²/σ²``; given ``w``, ``b ~ N(ȳ − x̄ᵀw, σ_n²/n)``.
-
-Only numpy and scipy are used here: this module is the exact reference the sampler is tested against.
+``log p(y | σ, σ_n)`` with the coefficients and the flat intercept integrated out exactly
+(:func:`log_evidence`); the σ (and σ_n) that maximise it, type-II maximum likelihood
+(:func:`empirical_bayes`, which reproduces scikit-learn's ``BayesianRidge``); the mode of the
+marginal posterior of the scales under half-normal hyperpriors, with a certificate
+(:func:`find_hyperparameter_mode`); and the exact leave-one-out predictive density
+(:func:`exact_loo_log_density`). numpy and scipy only.
 """
 
 from __future__ import annotations
@@ -15,175 +15,21 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-# Re-exported: the statistics began here, and callers import them from this module.
-from bayesreg.suffstats import SufficientStats, sufficient_stats
+from bayesreg.stats.conjugate import gaussian_posterior
+from bayesreg.stats.suffstats import SufficientStats, sufficient_stats
 
 __all__ = [
     "EvidenceFit",
-    "GaussianPosterior",
     "HyperparameterMode",
-    "SufficientStats",
     "empirical_bayes",
     "empirical_bayes_from_stats",
     "exact_loo_log_density",
     "find_hyperparameter_mode",
-    "gaussian_posterior",
     "hyperparameter_mode",
     "hyperparameter_mode_from_stats",
     "log_evidence",
-    "sufficient_stats",
 ]
 
-
-@dataclass(frozen=True)
-class GaussianPosterior:
-    """The exact joint posterior of coefficients and intercept.
-
-    Attributes
-    ----------
-    coef_mean : ndarray, shape (p,)
-        Posterior mean (= MAP = ridge solution) of the coefficients.
-    coef_cov : ndarray, shape (p, p)
-        Posterior covariance of the coefficients.
-    intercept_mean : float
-        Posterior mean of the intercept (0 without one).
-    intercept_var : float
-        Posterior variance of the intercept (0 without one).
-    cov_coef_intercept : ndarray, shape (p,)
-        Posterior covariance between each coefficient and the intercept.
-    noise_sigma : float
-        The known noise sd the posterior was computed at.
-    """
-
-    coef_mean: np.ndarray
-    coef_cov: np.ndarray
-    intercept_mean: float
-    intercept_var: float
-    cov_coef_intercept: np.ndarray
-    noise_sigma: float
-
-    @property
-    def coef_sd(self) -> np.ndarray:
-        """Posterior sd of each coefficient."""
-        return np.sqrt(np.diag(self.coef_cov))
-
-    @property
-    def intercept_sd(self) -> float:
-        """Posterior sd of the intercept."""
-        return float(np.sqrt(self.intercept_var))
-
-    def predict(self, X: np.ndarray, *, return_std: bool = False):
-        """Posterior predictive mean (and sd, noise included) at the rows of ``X``."""
-        X = np.asarray(X, dtype=float)
-        mean = self.intercept_mean + X @ self.coef_mean
-        if not return_std:
-            return mean
-        var_mu = (
-            np.einsum("ij,jk,ik->i", X, self.coef_cov, X)
-            + 2.0 * X @ self.cov_coef_intercept
-            + self.intercept_var
-        )
-        return mean, np.sqrt(var_mu + self.noise_sigma**2)
-
-    def sample(
-        self, n_draws: int, rng: np.random.Generator | int | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Independent exact draws ``(coef (n_draws, p), intercept (n_draws,))``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> post = gaussian_posterior(np.eye(3), np.ones(3), prior_sigma=1.0, noise_sigma=1.0,
-        ...                           fit_intercept=False)
-        >>> coef, intercept = post.sample(5, rng=0)
-        >>> coef.shape, intercept.shape
-        ((5, 3), (5,))
-        """
-        rng = np.random.default_rng(rng)
-        p = self.coef_mean.size
-        joint_cov = np.empty((p + 1, p + 1))
-        joint_cov[:p, :p] = self.coef_cov
-        joint_cov[:p, p] = joint_cov[p, :p] = self.cov_coef_intercept
-        joint_cov[p, p] = self.intercept_var
-        # A zero intercept variance (no intercept) makes the joint covariance singular: use an
-        # eigendecomposition, which tolerates that, rather than a Cholesky factor.
-        vals, vecs = linalg.eigh(joint_cov)
-        root = vecs * np.sqrt(np.clip(vals, 0.0, None))
-        joint_mean = np.append(self.coef_mean, self.intercept_mean)
-        draws = joint_mean + rng.standard_normal((n_draws, p + 1)) @ root.T
-        return draws[:, :p], draws[:, p]
-
-
-def gaussian_posterior(
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    prior_sigma: float,
-    noise_sigma: float,
-    fit_intercept: bool = True,
-) -> GaussianPosterior:
-    """Exact posterior of the Gaussian linear model with known noise.
-
-    Parameters
-    ----------
-    X : ndarray, shape (n, p)
-        Design matrix (validated by the caller).
-    y : ndarray, shape (n,)
-        Targets.
-    prior_sigma : float
-        Prior sd σ of each coefficient.
-    noise_sigma : float
-        Known noise sd σ_n.
-    fit_intercept : bool, default True
-        Whether to include an intercept with a flat prior.
-
-    Returns
-    -------
-    GaussianPosterior
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.linear_model import Ridge
-    >>> rng = np.random.default_rng(0)
-    >>> X, y = rng.normal(size=(20, 3)), rng.normal(size=20)
-    >>> post = gaussian_posterior(X, y, prior_sigma=2.0, noise_sigma=1.0)
-    >>> bool(np.allclose(post.coef_mean, Ridge(alpha=0.25).fit(X, y).coef_, rtol=1e-10))
-    True
-    """
-    stats = sufficient_stats(X, y, fit_intercept=fit_intercept)
-    return posterior_from_stats(stats, prior_sigma=prior_sigma, noise_sigma=noise_sigma)
-
-
-def posterior_from_stats(
-    stats: SufficientStats, *, prior_sigma: float, noise_sigma: float
-) -> GaussianPosterior:
-    """Exact posterior from precomputed :class:`SufficientStats` (see :func:`gaussian_posterior`)."""
-    p = stats.xty.size
-    noise_var = noise_sigma**2
-    # Scale by σ_n² so the solve is the ridge normal equations (XᵀX + αI) w = Xᵀy exactly.
-    ridge_alpha = noise_var / prior_sigma**2
-    factor = linalg.cho_factor(stats.xtx + ridge_alpha * np.eye(p))
-    coef_mean = linalg.cho_solve(factor, stats.xty)
-    coef_cov = noise_var * linalg.cho_solve(factor, np.eye(p))
-    coef_cov = 0.5 * (coef_cov + coef_cov.T)
-    if stats.fit_intercept:
-        intercept_mean = stats.y_mean - stats.x_mean @ coef_mean
-        cov_coef_intercept = -coef_cov @ stats.x_mean
-        intercept_var = noise_var / stats.n + stats.x_mean @ coef_cov @ stats.x_mean
-    else:
-        intercept_mean, intercept_var, cov_coef_intercept = 0.0, 0.0, np.zeros(p)
-    return GaussianPosterior(
-        coef_mean=coef_mean,
-        coef_cov=coef_cov,
-        intercept_mean=float(intercept_mean),
-        intercept_var=float(intercept_var),
-        cov_coef_intercept=cov_coef_intercept,
-        noise_sigma=float(noise_sigma),
-    )
-
-
-# --- evidence (marginal likelihood) and empirical Bayes -------------------------------------------
 
 EVIDENCE_CONVENTIONS = ("integrated", "sklearn")
 

@@ -24,7 +24,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from bayesreg._dims import FEATURE_DIM, INTERCEPT_LABEL
-from bayesreg.conjugate import SufficientStats
+from bayesreg.stats.conjugate import SufficientStats
 
 __all__ = ["FEATURE_DIM", "Whitening", "build_linear_model", "build_logistic_model"]
 

@@ -18,10 +18,11 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from bayesreg._dims import FEATURE_DIM, OBS_DIM
-from bayesreg._penalty import Penalty
-from bayesreg._prior_scale import prior_scale_problem
-from bayesreg._registry import register
-from bayesreg._validation import (
+from bayesreg._warn import warn_user
+from bayesreg.estimators.penalty import Penalty
+from bayesreg.estimators.prior_scale import prior_scale_problem
+from bayesreg.estimators.registry import register
+from bayesreg.estimators.validation import (
     BOOLEAN,
     NON_NEGATIVE_INT,
     OPTIONAL_DICT,
@@ -31,7 +32,6 @@ from bayesreg._validation import (
     check_feature_frame,
     validate_params,
 )
-from bayesreg._warn import warn_user
 from bayesreg.exceptions import OptimizerWarning, PriorScaleWarning
 
 COMMON_CONSTRAINTS = {
@@ -143,7 +143,7 @@ class BayesianRegressionBase(BaseEstimator, ABC):
 
     def _find_map(self, model, *, initvals=None, extra_outputs=()):
         """Find the MAP, set ``map_*_`` attributes and return the result."""
-        from bayesreg.inference import find_map
+        from bayesreg.backend.inference import find_map
 
         result = find_map(
             model,
@@ -162,9 +162,9 @@ class BayesianRegressionBase(BaseEstimator, ABC):
         """Sample the model of ``data``, whitened at the MAP; keep the user-facing posterior; check it."""
         from scipy import linalg
 
-        from bayesreg._pymc import Whitening
-        from bayesreg.diagnostics import check_convergence, warn_if_not_converged
-        from bayesreg.inference import sample_posterior
+        from bayesreg.backend.diagnostics import check_convergence, warn_if_not_converged
+        from bayesreg.backend.inference import sample_posterior
+        from bayesreg.backend.model import Whitening
 
         try:
             scale_tril = linalg.cholesky(map_result.location_cov, lower=True)
@@ -262,11 +262,11 @@ class BayesianRegressionBase(BaseEstimator, ABC):
     # --- persistence ---------------------------------------------------------------------------
 
     def save(self, path: Any, *, overwrite: bool = False) -> None:
-        """Write this fitted estimator to one netCDF file, atomically (see :mod:`bayesreg.persistence`).
+        """Write this fitted estimator to one netCDF file, atomically (see the persistence module).
 
         Raises ``FileExistsError`` if ``path`` exists, unless ``overwrite=True``.
         """
-        from bayesreg.persistence import save_estimator
+        from bayesreg.estimators.persistence import save_estimator
 
         save_estimator(self, path, overwrite=overwrite)
 
@@ -276,6 +276,6 @@ class BayesianRegressionBase(BaseEstimator, ABC):
 
         Raises ``ValueError`` when ``path`` is not such a file or holds another estimator class.
         """
-        from bayesreg.persistence import load_estimator
+        from bayesreg.estimators.persistence import load_estimator
 
         return load_estimator(path, expected_class=cls)

@@ -16,7 +16,7 @@ Files of one fit (at the top of the output folder, or in ``sigma_<σ>/`` for eac
 ``rank.png``          ArviZ rank plots of the chains (``trace.png`` for one chain; not for "map")
 
 and at the top: ``report.md``, ``spec.toml`` (a copy of the spec), and for a sweep ``sweep.csv``
-(all tables, with a ``prior_sigma`` column) and ``regularisation_path.png``.
+(all tables, with a ``prior_sigma`` column) and ``regularization_path.png``.
 
 Every interval of a run folder is the same kind, a :data:`HDI_PROB` (94%) highest-density
 interval, with its probability in each column name (``hdi94_low``/``hdi94_high`` in comparison.csv,
@@ -33,14 +33,13 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bayesreg._exit_codes import EXIT_NOT_CONVERGED, EXIT_OK
-from bayesreg.datasets import Dataset, load_data
-from bayesreg.spec import Spec
+from bayesreg.app.datasets import Dataset, load_data
+from bayesreg.app.records import FitResult, RunResult
+from bayesreg.app.spec import Spec
 
 __all__ = ["HDI_PROB", "FitResult", "OutputExistsError", "RunResult", "default_out_dir", "run_spec"]
 
@@ -52,92 +51,6 @@ HDI_PROB = 0.94
 
 class OutputExistsError(FileExistsError):
     """The output folder exists and ``force`` was not given."""
-
-
-@dataclass
-class FitResult:
-    """One fit of a run (one ``prior_sigma``).
-
-    Attributes
-    ----------
-    prior_sigma : float
-    folder : str
-        Where its files are, relative to the output folder ("" for a single fit).
-    comparison : RidgeComparison
-    estimator : BayesianLinearRegression or BayesianLogisticRegression
-        The fitted estimator.
-    warnings : list of str
-        Convergence warnings raised while fitting.
-    files : list of str
-        Files written, relative to the output folder.
-    seconds : float
-        Wall time of the fit.
-    posterior_bytes : int or None
-        Size of ``posterior.nc`` (None when there is none, for method "map").
-    log_likelihood_bytes : int or None
-        Size of its pointwise ``log_likelihood`` group (one number per draw and row); None when
-        it was not stored (``compute_log_likelihood = false``) or there is no posterior.
-    """
-
-    prior_sigma: float
-    folder: str
-    comparison: Any
-    estimator: Any
-    warnings: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    posterior_bytes: int | None = None
-    log_likelihood_bytes: int | None = None
-
-    @property
-    def converged(self) -> bool:
-        """The MAP optimizer and (if any) the sampler passed their convergence checks."""
-        conv = self.comparison.convergence
-        return bool(self.estimator.map_converged_) and (conv is None or conv.converged)
-
-    @property
-    def agrees(self) -> bool:
-        """The comparison's verdict (:attr:`RidgeComparison.agrees`)."""
-        return bool(self.comparison.agrees)
-
-
-@dataclass
-class RunResult:
-    """What :func:`run_spec` did.
-
-    Attributes
-    ----------
-    spec : Spec
-    out_dir : pathlib.Path
-        The output folder (complete, in place).
-    fits : list of FitResult
-    data_description : str
-    """
-
-    spec: Spec
-    out_dir: Path
-    fits: list[FitResult]
-    data_description: str
-
-    @property
-    def converged(self) -> bool:
-        """Every fit converged."""
-        return all(f.converged for f in self.fits)
-
-    @property
-    def agrees(self) -> bool:
-        """Every fit agrees with its ridge twin."""
-        return all(f.agrees for f in self.fits)
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every fit converged and agrees with ridge, else 1."""
-        return EXIT_OK if self.converged and self.agrees else EXIT_NOT_CONVERGED
-
-    @property
-    def report(self) -> Path:
-        """Path of ``report.md``."""
-        return self.out_dir / "report.md"
 
 
 def _fmt(value: float) -> str:
@@ -173,10 +86,10 @@ def _check_replaceable(out_dir: Path, force: bool) -> None:
 
 def _estimator(spec: Spec, sigma: float, progressbar: bool):
     if spec.model.kind == "linear":
-        from bayesreg.linear import BayesianLinearRegression
+        from bayesreg.estimators.linear import BayesianLinearRegression
 
         return BayesianLinearRegression(**spec.estimator_params(sigma, progressbar=progressbar))
-    from bayesreg.logistic import BayesianLogisticRegression
+    from bayesreg.estimators.logistic import BayesianLogisticRegression
 
     return BayesianLogisticRegression(**spec.estimator_params(sigma, progressbar=progressbar))
 
@@ -232,8 +145,8 @@ def _posterior_attrs(spec: Spec, data_description: str, fit: FitResult) -> dict[
     netCDF attributes are strings and numbers only (no None, no booleans). Empty for a fit
     without a posterior (method "map").
     """
-    import bayesreg
-    from bayesreg.report import likelihood_text, prior_text, sampler_text
+    from bayesreg._version import __version__
+    from bayesreg.app.report import likelihood_text, prior_text, sampler_text
 
     est, sigma = fit.estimator, fit.prior_sigma
     if est.idata_ is None:
@@ -241,7 +154,7 @@ def _posterior_attrs(spec: Spec, data_description: str, fit: FitResult) -> dict[
     stored = "log_likelihood" in est.idata_.children
     attrs: dict[str, Any] = {
         "title": f"bayesreg posterior: spec {spec.name!r}, prior_sigma = {sigma:g}",
-        "bayesreg_version": bayesreg.__version__,
+        "bayesreg_version": __version__,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "spec_name": spec.name,
         "spec_file": str(spec.path.resolve()),
@@ -371,7 +284,7 @@ def run_spec(
     Parameters
     ----------
     spec : Spec
-        A parsed spec (see :func:`bayesreg.spec.load_spec`).
+        A parsed spec (see :func:`bayesreg.app.spec.load_spec`).
     out_dir : str or pathlib.Path
         The output folder; it must not exist unless ``force`` is True.
     force : bool, default False
@@ -398,12 +311,12 @@ def run_spec(
 
     Examples
     --------
-    >>> from bayesreg.spec import load_spec
+    >>> from bayesreg.app.spec import load_spec
     >>> result = run_spec(load_spec("models/diabetes_known_noise.toml"), "runs/diabetes")  # doctest: +SKIP
     >>> result.exit_code, result.report  # doctest: +SKIP
     (0, PosixPath('runs/diabetes/report.md'))
     """
-    from bayesreg.report import write_report
+    from bayesreg.app.report import write_report
 
     say = progress or (lambda message: None)
     out_dir = Path(out_dir)
@@ -456,7 +369,7 @@ def _write_sweep_files(fits: list[FitResult], folder: Path) -> None:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from bayesreg.plotting import plot_regularisation_path
+    from bayesreg.plotting import plot_regularization_path
 
     tables = {f.prior_sigma: f.comparison.table for f in fits}
     long = pd.concat(
@@ -464,8 +377,8 @@ def _write_sweep_files(fits: list[FitResult], folder: Path) -> None:
     )
     long.to_csv(folder / "sweep.csv")
     fig = Figure(figsize=(7.5, 5.0), layout="constrained")
-    plot_regularisation_path(tables, column="map", ax=fig.subplots())
-    fig.savefig(folder / "regularisation_path.png", dpi=110)
+    plot_regularization_path(tables, column="map", ax=fig.subplots())
+    fig.savefig(folder / "regularization_path.png", dpi=110)
 
 
 def default_out_dir(spec: Spec) -> Path:
@@ -473,7 +386,7 @@ def default_out_dir(spec: Spec) -> Path:
 
     Examples
     --------
-    >>> from bayesreg.spec import parse_spec
+    >>> from bayesreg.app.spec import parse_spec
     >>> default_out_dir(parse_spec({"schema_version": 1, "data": {"dataset": "diabetes"}}, "m/a.toml"))
     PosixPath('runs/a')
     """

@@ -8,7 +8,7 @@ approximation replaces the log posterior by its second-order expansion at the MA
 
 with ``H`` the negative Hessian of the log posterior at θ̂ and ``d = p + 1`` (p without an intercept).
 Its relative error in Z is O(1/n): it is exact only for a Gaussian posterior. Like the Gaussian
-evidence of :mod:`bayesreg.conjugate`, it is defined up to the constant of the flat intercept prior.
+evidence of :mod:`bayesreg.stats.conjugate`, it is defined up to the constant of the flat intercept prior.
 
 Only numpy and scipy: the MAP is found by Newton's method here, independently of the PyMC MAP.
 """

@@ -9,12 +9,13 @@ import numpy as np
 from sklearn.base import RegressorMixin
 
 from bayesreg import priors
-from bayesreg._base import COMMON_CONSTRAINTS, BayesianRegressionBase
-from bayesreg._penalty import Penalty
-from bayesreg._validation import OPTIONAL_POSITIVE_FLOAT, one_of
-from bayesreg.chunks import BlockStream, is_chunked_input
-from bayesreg.conjugate import find_hyperparameter_mode, posterior_from_stats
-from bayesreg.suffstats import SufficientStats, stats_from_blocks, sufficient_stats
+from bayesreg.estimators.base import COMMON_CONSTRAINTS, BayesianRegressionBase
+from bayesreg.estimators.chunks import BlockStream, is_chunked_input
+from bayesreg.estimators.penalty import Penalty
+from bayesreg.estimators.validation import OPTIONAL_POSITIVE_FLOAT, one_of
+from bayesreg.stats.conjugate import posterior_from_stats
+from bayesreg.stats.evidence import find_hyperparameter_mode
+from bayesreg.stats.suffstats import SufficientStats, stats_from_blocks, sufficient_stats
 
 __all__ = ["BayesianLinearRegression"]
 
@@ -52,7 +53,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         (``method="mcmc"``; not available for ``"exact"``). The joint MAP of that model collapses to
         σ → 0 (a funnel), so ``map_prior_sigma_`` is instead the mode of the marginal posterior of
         the scales with the coefficients integrated out exactly
-        (:func:`bayesreg.conjugate.hyperparameter_mode`), and ``map_coef_`` is the MAP with
+        (:func:`bayesreg.stats.evidence.hyperparameter_mode`), and ``map_coef_`` is the MAP with
         ``prior_sigma`` fixed there. The constructor's ``prior_sigma`` is then ignored.
     fit_intercept : bool, default True
         Whether to fit an intercept (flat prior, unpenalised).
@@ -227,7 +228,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
             )
 
     def _build_model(self, data: _LinearData, whitening=None):
-        from bayesreg._pymc import build_linear_model
+        from bayesreg.backend.model import build_linear_model
 
         return build_linear_model(
             data.stats,

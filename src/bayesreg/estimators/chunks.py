@@ -1,6 +1,6 @@
 """Data in chunks: an iterator of ``(X, y)`` blocks, or Dask collections, turned into checked blocks.
 
-The Gaussian linear model needs only its sufficient statistics (:mod:`bayesreg.suffstats`), so it can
+The Gaussian linear model needs only its sufficient statistics (:mod:`bayesreg.stats.suffstats`), so it can
 be fitted on more rows than fit in memory: ``BayesianLinearRegression().fit(blocks)`` reads the
 blocks once, in order, and keeps ``O(p²)`` numbers. This module recognises such input, checks each
 block as it arrives (numeric, finite, matching shapes and column names) and yields plain float
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from bayesreg._validation import check_feature_frame
+from bayesreg.estimators.validation import check_feature_frame
 
 __all__ = ["BlockStream", "is_chunked_input"]
 

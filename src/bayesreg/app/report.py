@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from bayesreg.runner import FitResult, RunResult
-    from bayesreg.spec import Spec
+    from bayesreg.app.records import FitResult, RunResult
+    from bayesreg.app.spec import Spec
 
 __all__ = [
     "equivalence_text",
@@ -267,7 +267,7 @@ def write_report(result: RunResult, path: Path) -> None:
     --------
     >>> write_report(result, Path("runs/diabetes/report.md"))  # doctest: +SKIP
     """
-    import bayesreg
+    from bayesreg._version import __version__
 
     spec = result.spec
     title = f"# bayesreg run: {spec.name}"
@@ -276,7 +276,7 @@ def write_report(result: RunResult, path: Path) -> None:
         lines += [spec.description, ""]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines += [
-        f"Spec: `{spec.path}` (copied to [spec.toml](spec.toml)); bayesreg {bayesreg.__version__}; {stamp}.",
+        f"Spec: `{spec.path}` (copied to [spec.toml](spec.toml)); bayesreg {__version__}; {stamp}.",
         "",
         "## Data",
         "",
@@ -311,7 +311,7 @@ def write_report(result: RunResult, path: Path) -> None:
             "",
             markdown_table(table, digits=4),
             "",
-            "![regularisation path](regularisation_path.png)",
+            "![regularization path](regularization_path.png)",
             "",
             "All tables in one file: [sweep.csv](sweep.csv).",
             "",

@@ -1,4 +1,4 @@
-"""Result records that must load without PyMC (a saved fit is read back by bayesreg.persistence)."""
+"""Result records that load without PyMC (saved fits are read by bayesreg.estimators.persistence)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 A spec is parsed and checked here without importing PyMC, ArviZ or scikit-learn, so that
 ``bayesreg validate`` and ``bayesreg list`` are fast. Checks that need the data itself (the target
-column, a binary target for the logistic model) live in :mod:`bayesreg.datasets`.
+column, a binary target for the logistic model) live in :mod:`bayesreg.app.datasets`.
 
 The format (``schema_version = 1``)::
 
@@ -52,7 +52,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bayesreg._validation import RESERVED_SAMPLE_KWARGS
+from bayesreg.backend.options import RESERVED_SAMPLE_KWARGS
 
 __all__ = [
     "BUNDLED_DATASETS",
@@ -354,7 +354,7 @@ def load_spec(path: str | Path) -> Spec:
     >>> load_spec("no/such/spec.toml")
     Traceback (most recent call last):
     ...
-    bayesreg.spec.SpecError: spec file not found: no/such/spec.toml
+    bayesreg.app.spec.SpecError: spec file not found: no/such/spec.toml
     """
     path = Path(path)
     if not path.is_file():
@@ -391,7 +391,7 @@ def parse_spec(raw: Mapping[str, Any], path: str | Path) -> Spec:
     >>> parse_spec({"schema_version": 1, "data": {"dataset": "diabetes"}, "modle": {}}, "x.toml")
     Traceback (most recent call last):
     ...
-    bayesreg.spec.SpecError: unknown key 'modle' at the top level (did you mean 'model'?); ...
+    bayesreg.app.spec.SpecError: unknown key 'modle' at the top level (did you mean 'model'?); ...
     """
     path = Path(path)
     _check_keys(raw, _TOP_KEYS, "")

@@ -1,6 +1,6 @@
 """Estimator classes by name, for loading saved fits without importing the estimators here.
 
-:class:`~bayesreg._base.BayesianRegressionBase` registers every subclass as it is defined
+:class:`~bayesreg.estimators.base.BayesianRegressionBase` registers every subclass as it is defined
 (``__init_subclass__``); persistence looks names up here. A file thus names a class that must
 already be a bayesreg estimator: nothing is imported by a name read from disk.
 """

@@ -11,9 +11,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from bayesreg import priors
-from bayesreg._base import COMMON_CONSTRAINTS, BayesianRegressionBase
-from bayesreg._penalty import Penalty
-from bayesreg._validation import one_of
+from bayesreg.estimators.base import COMMON_CONSTRAINTS, BayesianRegressionBase
+from bayesreg.estimators.penalty import Penalty
+from bayesreg.estimators.validation import one_of
 
 __all__ = ["BayesianLogisticRegression"]
 
@@ -121,7 +121,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         return self
 
     def _build_model(self, data: tuple[np.ndarray, np.ndarray], whitening=None):
-        from bayesreg._pymc import build_logistic_model
+        from bayesreg.backend.model import build_logistic_model
 
         X, y01 = data
         return build_logistic_model(

@@ -15,10 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RESERVED_SAMPLE_KWARGS", "Constraint", "check_feature_frame", "validate_params"]
-
-# pymc.sample arguments an estimator sets itself; sample_kwargs may not override them.
-RESERVED_SAMPLE_KWARGS = ("draws", "tune", "chains", "random_seed", "progressbar", "model")
+__all__ = ["Constraint", "check_feature_frame", "validate_params"]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 ``bayesreg run SPEC`` fits the model(s) a spec describes and writes a report folder;
 ``bayesreg validate SPEC`` checks a spec and its data without fitting; ``bayesreg list`` shows the
-specs under ``models/``. Only the standard library and :mod:`bayesreg.spec` are imported up front,
+specs under ``models/``. Only the standard library and :mod:`bayesreg.app.spec` are imported up front,
 so ``--help`` is instant; PyMC loads when a fit starts.
 
 Exit codes
@@ -25,13 +25,13 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
-from bayesreg._exit_codes import (
+from bayesreg.app.exit_codes import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
 )
-from bayesreg.spec import SpecError, load_spec, plural
+from bayesreg.app.spec import SpecError, load_spec, plural
 
 __all__ = ["main"]
 
@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from bayesreg import __version__
+    from bayesreg._version import __version__
 
     return __version__
 
@@ -99,7 +99,7 @@ def _error(message: str) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from bayesreg.datasets import load_data
+    from bayesreg.app.datasets import load_data
 
     status = EXIT_OK
     for path in args.specs:
@@ -118,7 +118,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 # The top-level keys and tables of a spec: a TOML file without any of them is some other file.
 _SPEC_MARKERS = ("schema_version", "data", "model", "sampler", "preprocessing")
 _SPEC_LINE = re.compile(rf"^\s*(\[\s*({'|'.join(_SPEC_MARKERS)})\s*[.\]]|schema_version\s*=)", re.MULTILINE)
-# Written into every output folder of `bayesreg run` (bayesreg.runner.RUN_MARKER, not imported
+# Written into every output folder of `bayesreg run` (bayesreg.app.runner.RUN_MARKER, not imported
 # here to keep `list` fast): the spec.toml in there is a record of a run, not a spec to list.
 _RUN_MARKER = ".bayesreg-run"
 
@@ -194,7 +194,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.quiet:
         # Importing pymc resets the "pymc" logger to INFO, but not the level of this child logger.
         logging.getLogger("pymc.sampling.mcmc").setLevel(logging.WARNING)
-    from bayesreg.runner import OutputExistsError, default_out_dir, run_spec
+    from bayesreg.app.runner import OutputExistsError, default_out_dir, run_spec
 
     out = args.out if args.out is not None else default_out_dir(spec)
 

@@ -2,7 +2,7 @@
 
 Needs pandas and scikit-learn, not PyMC. Problems that only show once the data is read (a target
 column that is not there, a non-numeric feature, a logistic model on a target with more than two
-values) raise :class:`~bayesreg.spec.SpecError`, like the checks of the spec itself.
+values) raise :class:`~bayesreg.app.spec.SpecError`, like the checks of the spec itself.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bayesreg.spec import DataSpec, GenerateSpec, Spec, SpecError
+from bayesreg.app.spec import DataSpec, GenerateSpec, Spec, SpecError
 
 __all__ = ["Dataset", "load_data"]
 
@@ -105,7 +105,7 @@ def load_data(spec: Spec) -> Dataset:
 
     Examples
     --------
-    >>> from bayesreg.spec import parse_spec
+    >>> from bayesreg.app.spec import parse_spec
     >>> spec = parse_spec({"schema_version": 1, "data": {"generate": {"n_samples": 20}},
     ...                    "preprocessing": {"polynomial_degree": 3}}, "curve.toml")
     >>> data = load_data(spec)

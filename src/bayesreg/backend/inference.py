@@ -26,9 +26,9 @@ import xarray as xr
 from pymc.pytensorf import join_nonshared_inputs
 from scipy import linalg, optimize
 
-from bayesreg._results import MapResult
-from bayesreg._validation import RESERVED_SAMPLE_KWARGS
 from bayesreg._warn import warn_user
+from bayesreg.backend.options import RESERVED_SAMPLE_KWARGS
+from bayesreg.backend.results import MapResult
 from bayesreg.exceptions import OptimizerWarning
 
 __all__ = ["MapResult", "find_map", "sample_posterior"]
@@ -310,7 +310,7 @@ def sample_posterior(
             progressbar=progressbar,
             options=options,
         )
-    kwargs.setdefault("compute_convergence_checks", False)  # bayesreg.diagnostics does this
+    kwargs.setdefault("compute_convergence_checks", False)  # bayesreg.backend.diagnostics does this
     in_process = kwargs["nuts_sampler"] == "nutpie"  # its chains are threads of this process
     limit = _blas_threads_for_chains(chains, kwargs.get("cores")) if in_process else contextlib.nullcontext()
     with model, limit:

@@ -68,7 +68,7 @@ class SBCResult:
     thin : int
         Stride used to thin the pooled draws of each fit.
     reports : list
-        Each fit's ``convergence_`` (a :class:`~bayesreg.diagnostics.ConvergenceReport`, or None for
+        Each fit's ``convergence_`` (a :class:`~bayesreg.backend.diagnostics.ConvergenceReport`, or None for
         exact draws), to see *why* a fit was flagged.
     """
 
