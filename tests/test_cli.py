@@ -369,7 +369,7 @@ def test_exact_ridge_spec_converges_and_posterior_mean_is_ridge(model_run):
     assert (table["z"].abs() <= 4).all()
     text = (out / "report.md").read_text()
     assert "λ = σ_n²/σ² = 54² / 10² = 29.16" in text
-    assert "`Ridge(alpha=29.16) = σ_n²/σ² with σ_n=54 (known), σ=10`" in text
+    assert "so the MAP is `Ridge(alpha=29.16)`" in text
     assert f"converged: {CHAINS} chains x {DRAWS} draws" in text
     assert "[converged; MAP = ridge]" in stdout
 

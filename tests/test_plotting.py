@@ -51,7 +51,7 @@ def test_plot_coefficients_rows_are_feature_names(two_feature_data):
     comparison = compare_with_ridge(est, X, y)
     ax = plot_coefficients(comparison)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["x0", "x1"]
-    assert ax.get_title() == comparison.penalty
+    assert ax.get_title() == str(comparison.penalty)
     assert set(_legend_labels(ax)) == {"94% HDI (exact posterior)", "posterior mean", "MAP", "sklearn ridge"}
     ax2 = plot_coefficients(comparison, include_intercept=True)
     assert [t.get_text() for t in ax2.get_yticklabels()] == ["x0", "x1", "(intercept)"]

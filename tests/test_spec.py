@@ -129,7 +129,7 @@ def test_bad_specs_raise_one_clear_line(tmp_path, change, message):
 def test_sampler_types_are_checked(tmp_path):
     for line, message in [
         ("draws = 1.5", "sampler.draws must be an integer >= 1, got a number"),
-        ("tune = -1", "sampler.tune must be an integer in [0, 2**32)"),
+        ("tune = -1", "sampler.tune must be an integer >= 0, got -1"),
         ("chains = true", "sampler.chains must be an integer >= 1, got a boolean"),
         ('method = "nuts"', "sampler.method must be one of 'mcmc', 'map', 'exact'"),
         ("sample_kwargs = { draws = 5 }", "sample_kwargs may not set ['draws']"),

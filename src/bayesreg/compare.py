@@ -37,6 +37,7 @@ from scipy import stats
 
 from bayesreg._dims import INTERCEPT_LABEL
 from bayesreg.backend.diagnostics import ConvergenceReport
+from bayesreg.estimators.penalty import Penalty
 
 __all__ = ["RidgeComparison", "compare_with_ridge", "find_interval_columns", "interval_columns"]
 
@@ -88,8 +89,9 @@ class RidgeComparison:
         and ``uncertainty_source`` (``"posterior draws"``, ``"exact"`` or ``"laplace"``).
     ridge_estimator : sklearn estimator
         The fitted ridge twin.
-    penalty : str
-        The equivalence with numbers, e.g. ``"Ridge(alpha=0.25) = σ_n²/σ² with σ_n=1, σ=2"``.
+    penalty : Penalty
+        The model's penalised twin (``est.penalty()``); its ``str`` is the equivalence with
+        numbers, e.g. ``"Ridge(alpha=0.25) = σ_n²/σ² with σ_n=1 (known), σ=2"``.
     max_abs_diff_map : float
         Largest ``|MAP − ridge|``.
     posterior_mean_should_equal_ridge : bool
@@ -109,7 +111,7 @@ class RidgeComparison:
 
     table: pd.DataFrame
     ridge_estimator: Any
-    penalty: str
+    penalty: Penalty
     max_abs_diff_map: float
     posterior_mean_should_equal_ridge: bool
     convergence: ConvergenceReport | None
@@ -155,15 +157,6 @@ class RidgeComparison:
             f"<p>max |MAP − ridge| = {self.max_abs_diff_map:.3g}</p>{conv}"
             f"<p style='color:{colour}'><b>verdict: {verdict}</b></p><ul>{reasons}</ul></div>"
         )
-
-
-def _penalty_text(est, ridge) -> str:
-    sigma = getattr(est, "map_prior_sigma_", est.prior_sigma)
-    if hasattr(ridge, "alpha"):
-        noise = est.map_noise_sigma_
-        which = "known" if est.noise_sigma is not None else "MAP"
-        return f"Ridge(alpha={ridge.alpha:.6g}) = σ_n²/σ² with σ_n={noise:.6g} ({which}), σ={sigma:g}"
-    return f"LogisticRegression(C={ridge.C:.6g}) = σ² with σ={sigma:g}"
 
 
 def _laplace_sd(est) -> np.ndarray:
@@ -267,12 +260,14 @@ def compare_with_ridge(
     >>> compare_with_ridge(est.fit(X, y), X, y).agrees
     True
     """
+    from sklearn.base import clone
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(est)
     if not 0 < hdi_prob < 1:
         raise ValueError(f"hdi_prob must be in (0, 1); got {hdi_prob!r}.")
-    ridge = est.ridge_equivalent().fit(X, y)
+    penalty = est.penalty()
+    ridge = clone(penalty.twin).fit(X, y)
     names = [*est._feature_names(), INTERCEPT_LABEL]
     ridge_vals = np.append(np.ravel(ridge.coef_), np.ravel(ridge.intercept_)[0] if est.fit_intercept else 0.0)
     map_vals = np.append(est.map_coef_, est.map_intercept_)
@@ -294,8 +289,8 @@ def compare_with_ridge(
     max_diff = float(np.max(np.abs(table["map_minus_ridge"])))
     # A learned prior sd (prior_sigma_prior) makes the posterior a mixture of ridges: no rule 4.
     gaussian_known = (
-        hasattr(ridge, "alpha")
-        and est.noise_sigma is not None
+        penalty.noise_sigma is not None
+        and penalty.noise_known
         and getattr(est, "prior_sigma_prior", None) is None
     )
     convergence = getattr(est, "convergence_", None)
@@ -314,7 +309,7 @@ def compare_with_ridge(
     return RidgeComparison(
         table=table,
         ridge_estimator=ridge,
-        penalty=_penalty_text(est, ridge),
+        penalty=penalty,
         max_abs_diff_map=max_diff,
         posterior_mean_should_equal_ridge=gaussian_known,
         convergence=convergence,

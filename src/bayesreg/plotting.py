@@ -6,7 +6,7 @@ stays cheap.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -102,7 +102,7 @@ def plot_coefficients(
     if len(rows):
         ax.set_ylim(rows.min() - 0.6, rows.max() + 0.6)
     ax.set_xlabel("coefficient")
-    ax.set_title(comparison.penalty, fontsize="small")
+    ax.set_title(str(comparison.penalty), fontsize="small")
     # Outside the axes, top right: with 30 rows there is no empty corner inside.
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize="small")
     return ax
@@ -192,9 +192,7 @@ def plot_prior_likelihood_posterior_2d(
     >>> ax = plot_prior_likelihood_posterior_2d(X, y, prior_sigma=0.5, noise_sigma=1.0,
     ...                                         ridge_coef=ridge.coef_)
     """
-    from matplotlib.lines import Line2D
-
-    from bayesreg.stats.conjugate import posterior_from_stats, sufficient_stats
+    from bayesreg.stats.conjugate import prior_likelihood_posterior
 
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float).ravel()
@@ -204,77 +202,30 @@ def plot_prior_likelihood_posterior_2d(
         raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}.")
     if not (prior_sigma > 0 and noise_sigma > 0):
         raise ValueError("prior_sigma and noise_sigma must be > 0.")
-    radii2 = _chi2_2d_radii(levels)
-    stats = sufficient_stats(X, y, fit_intercept=fit_intercept)
-    post = posterior_from_stats(stats, prior_sigma=prior_sigma, noise_sigma=noise_sigma)
-    lik_prec = stats.xtx / noise_sigma**2
-    ols = np.linalg.lstsq(stats.xtx, stats.xty, rcond=None)[0]
-
-    if extent is None:
-        r = np.sqrt(radii2.max())
-        boxes = [np.zeros(2), post.coef_mean - r * post.coef_sd, post.coef_mean + r * post.coef_sd]
-        if np.linalg.matrix_rank(stats.xtx) == 2:
-            lik_sd = np.sqrt(np.diag(np.linalg.inv(lik_prec)))
-            boxes += [ols - r * lik_sd, ols + r * lik_sd]
-        else:
-            boxes += [np.full(2, -r * prior_sigma), np.full(2, r * prior_sigma)]
-        pts = np.vstack(boxes)
-        lo, hi = pts.min(axis=0), pts.max(axis=0)
-        pad = 0.08 * (hi - lo).max()
-        extent = (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
-    xmin, xmax, ymin, ymax = extent
-    g0, g1 = np.meshgrid(np.linspace(xmin, xmax, 241), np.linspace(ymin, ymax, 241))
-    grid = np.stack([g0, g1], axis=-1)  # (ny, nx, 2)
-
-    def quad(center, prec):
-        d = grid - center
-        return np.einsum("...i,ij,...j->...", d, prec, d)
-
-    prior_q = quad(np.zeros(2), np.eye(2) / prior_sigma**2)
-    lik_q = quad(ols, lik_prec)
-    post_q = quad(post.coef_mean, np.linalg.inv(post.coef_cov))
-
-    ax = _axes(ax, (6.0, 5.5))
-    styles = [
-        (prior_q, "0.45", "dotted", f"prior N(0, {prior_sigma:g}²)"),
-        (lik_q, "C0", "dashed", "likelihood"),
-        (post_q, "C3", "solid", "posterior"),
-    ]
-    handles = []
-    for q, colour, ls, label in styles:
-        ax.contour(g0, g1, q, levels=radii2, colors=colour, linestyles=ls, linewidths=1.3)
-        handles.append(Line2D([], [], color=colour, ls=ls, label=label))
-    if posterior_draws is not None:
-        draws = _as_2d("posterior_draws", posterior_draws)
-        if draws.shape[1] != 2:
-            raise ValueError(f"'posterior_draws' must have shape (n_draws, 2); got {draws.shape}.")
-        ax.scatter(draws[:, 0], draws[:, 1], s=4, color="C3", alpha=0.15, lw=0, zorder=1)
-        handles.append(
-            Line2D([], [], color="C3", marker="o", ls="none", ms=3, alpha=0.5, label="posterior draws")
-        )
-    if path_sigmas is not None:
-        path_s = np.sort(np.asarray(path_sigmas, dtype=float).ravel())
-        path = np.array(
-            [posterior_from_stats(stats, prior_sigma=s, noise_sigma=noise_sigma).coef_mean for s in path_s]
-        )
-        ax.plot(path[:, 0], path[:, 1], "-", color="C2", lw=1.5, zorder=2)
-        handles.append(Line2D([], [], color="C2", label="ridge path (σ varies)"))
-    ax.plot(*post.coef_mean, "*", color="C3", ms=15, mec="k", zorder=4)
-    handles.append(Line2D([], [], color="C3", marker="*", ls="none", ms=12, mec="k", label="MAP"))
-    ax.plot(0.0, 0.0, "+", color="0.3", ms=10, zorder=3)
-    ax.plot(*ols, "o", color="C0", ms=6, mfc="none", zorder=3)
-    handles.append(Line2D([], [], color="C0", marker="o", ls="none", mfc="none", label="least squares"))
-    if ridge_coef is not None:
-        rc = np.asarray(ridge_coef, dtype=float).ravel()
-        if rc.size != 2:
-            raise ValueError(f"'ridge_coef' must have 2 entries; got {rc.size}.")
-        ax.plot(*rc, "x", color="k", ms=10, mew=2, zorder=5)
-        handles.append(Line2D([], [], color="k", marker="x", ls="none", mew=2, label="sklearn ridge"))
     names = list(feature_names) if feature_names is not None else ["coef x0", "coef x1"]
     if len(names) != 2:
         raise ValueError(f"'feature_names' must hold 2 names; got {len(names)}.")
-    ax.set_xlim(xmin, xmax)
-    ax.set_ylim(ymin, ymax)
+    radii2 = _chi2_2d_radii(levels)
+    pic = prior_likelihood_posterior(
+        X, y, prior_sigma=prior_sigma, noise_sigma=noise_sigma, fit_intercept=fit_intercept
+    )
+    if extent is None:
+        lo, hi = pic.bounding_box(float(np.sqrt(radii2.max())))
+        pad = 0.08 * (hi - lo).max()
+        extent = (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
+
+    ax = _axes(ax, (6.0, 5.5))
+    handles = _draw_gaussian_contours(ax, pic, radii2, extent)
+    if posterior_draws is not None:
+        handles.append(_draw_draws(ax, posterior_draws))
+    if path_sigmas is not None:
+        path = pic.ridge_path(np.sort(np.asarray(path_sigmas, dtype=float).ravel()))
+        (line,) = ax.plot(path[:, 0], path[:, 1], "-", color="C2", lw=1.5, zorder=2)
+        line.set_label("ridge path (σ varies)")
+        handles.append(line)
+    handles += _draw_points(ax, pic, ridge_coef)
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
     ax.set_aspect("equal", adjustable="box")
@@ -284,6 +235,60 @@ def plot_prior_likelihood_posterior_2d(
     )
     ax.legend(handles=handles, loc="best", fontsize="small")
     return ax
+
+
+def _draw_gaussian_contours(ax: Axes, pic: Any, radii2: np.ndarray, extent: tuple) -> list:
+    """Contours of the prior, likelihood and posterior enclosing the masses behind ``radii2``."""
+    from matplotlib.lines import Line2D
+
+    xmin, xmax, ymin, ymax = extent
+    g0, g1 = np.meshgrid(np.linspace(xmin, xmax, 241), np.linspace(ymin, ymax, 241))
+    grid = np.stack([g0, g1], axis=-1)  # (ny, nx, 2)
+
+    def quad(center: np.ndarray, prec: np.ndarray) -> np.ndarray:
+        d = grid - center
+        return np.einsum("...i,ij,...j->...", d, prec, d)
+
+    post = pic.posterior
+    styles = [
+        (quad(np.zeros(2), pic.prior_precision), "0.45", "dotted", f"prior N(0, {pic.prior_sigma:g}²)"),
+        (quad(pic.least_squares, pic.likelihood_precision), "C0", "dashed", "likelihood"),
+        (quad(post.coef_mean, np.linalg.inv(post.coef_cov)), "C3", "solid", "posterior"),
+    ]
+    handles = []
+    for q, colour, ls, label in styles:
+        ax.contour(g0, g1, q, levels=radii2, colors=colour, linestyles=ls, linewidths=1.3)
+        handles.append(Line2D([], [], color=colour, ls=ls, label=label))
+    return handles
+
+
+def _draw_draws(ax: Axes, posterior_draws: np.ndarray):
+    from matplotlib.lines import Line2D
+
+    draws = _as_2d("posterior_draws", posterior_draws)
+    if draws.shape[1] != 2:
+        raise ValueError(f"'posterior_draws' must have shape (n_draws, 2); got {draws.shape}.")
+    ax.scatter(draws[:, 0], draws[:, 1], s=4, color="C3", alpha=0.15, lw=0, zorder=1)
+    return Line2D([], [], color="C3", marker="o", ls="none", ms=3, alpha=0.5, label="posterior draws")
+
+
+def _draw_points(ax: Axes, pic: Any, ridge_coef: np.ndarray | None) -> list:
+    """The MAP, the origin, least squares and (if given) the sklearn ridge solution."""
+    from matplotlib.lines import Line2D
+
+    handles = []
+    ax.plot(*pic.posterior.coef_mean, "*", color="C3", ms=15, mec="k", zorder=4)
+    handles.append(Line2D([], [], color="C3", marker="*", ls="none", ms=12, mec="k", label="MAP"))
+    ax.plot(0.0, 0.0, "+", color="0.3", ms=10, zorder=3)
+    ax.plot(*pic.least_squares, "o", color="C0", ms=6, mfc="none", zorder=3)
+    handles.append(Line2D([], [], color="C0", marker="o", ls="none", mfc="none", label="least squares"))
+    if ridge_coef is not None:
+        rc = np.asarray(ridge_coef, dtype=float).ravel()
+        if rc.size != 2:
+            raise ValueError(f"'ridge_coef' must have 2 entries; got {rc.size}.")
+        ax.plot(*rc, "x", color="k", ms=10, mew=2, zorder=5)
+        handles.append(Line2D([], [], color="k", marker="x", ls="none", mew=2, label="sklearn ridge"))
+    return handles
 
 
 def plot_predictive_band(

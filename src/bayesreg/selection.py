@@ -219,7 +219,7 @@ def regularization_path(
         row: dict[str, float] = {"prior_sigma": float(sigma)}
         known_noise = is_linear and est.noise_sigma is not None
         if is_linear:
-            row["ridge_alpha"] = float(est.ridge_equivalent().alpha)
+            row["ridge_alpha"] = est.penalty().value
             row["effective_dof"] = ridge_effective_dof(
                 Xv, row["ridge_alpha"], fit_intercept=est.fit_intercept
             )

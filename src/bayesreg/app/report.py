@@ -60,23 +60,8 @@ def markdown_table(frame: pd.DataFrame, *, digits: int = 6) -> str:
 
 
 def equivalence_text(fit: FitResult) -> str:
-    """The prior-penalty equivalence of one fit, with its numbers.
-
-    ``λ = σ_n²/σ²`` for the linear model (``Ridge(alpha=λ)``), ``C = σ²`` for the logistic one.
-    """
-    est, sigma = fit.estimator, fit.prior_sigma
-    ridge = fit.comparison.ridge_estimator
-    if hasattr(ridge, "alpha"):
-        noise = est.map_noise_sigma_
-        which = "known" if est.noise_sigma is not None else "at its MAP value, since it is learned"
-        return (
-            f"λ = σ_n²/σ² = {noise:.6g}² / {sigma:g}² = {ridge.alpha:.6g}, so the MAP is "
-            f"`Ridge(alpha={ridge.alpha:.6g})` (noise sd σ_n = {noise:.6g}, {which}; prior sd σ = {sigma:g})"
-        )
-    return (
-        f"C = σ² = {sigma:g}² = {ridge.C:.6g}, so the MAP is "
-        f"`LogisticRegression(C={ridge.C:.6g})` (L2 penalty; prior sd σ = {sigma:g})"
-    )
+    """The prior-penalty equivalence of one fit, with its numbers (from the estimator's penalty)."""
+    return fit.comparison.penalty.sentence()
 
 
 def likelihood_text(spec: Spec, est) -> str:
@@ -228,7 +213,7 @@ def _banner(result: RunResult) -> list[str]:
 def _fit_section(fit: FitResult, heading: str) -> list[str]:
     cmp = fit.comparison
     link = f"{fit.folder}/" if fit.folder else ""
-    lines = [heading, "", f"Equivalence: {equivalence_text(fit)}.", "", f"`{cmp.penalty}`", ""]
+    lines = [heading, "", f"Equivalence: {equivalence_text(fit)}.", ""]
     verdict = "agrees" if cmp.agrees else "does not agree"
     lines.append(f"max |MAP − ridge| = {cmp.max_abs_diff_map:.3g}; verdict: **{verdict}** with ridge.")
     lines += [f"- {r}" for r in cmp.reasons]
@@ -294,7 +279,7 @@ def write_report(result: RunResult, path: Path) -> None:
             rows.append(
                 {
                     "prior_sigma": f.prior_sigma,
-                    "penalty": _penalty_value(f),
+                    "penalty": f.comparison.penalty.short,
                     "max |MAP-ridge|": f.comparison.max_abs_diff_map,
                     "max r_hat": conv.max_r_hat if conv else np.nan,
                     "min ESS": min(conv.min_ess_bulk, conv.min_ess_tail) if conv else np.nan,
@@ -321,10 +306,3 @@ def write_report(result: RunResult, path: Path) -> None:
     else:
         lines += _fit_section(result.fits[0], "## Result")
     Path(path).write_text("\n".join(lines), encoding="utf-8")
-
-
-def _penalty_value(fit: FitResult) -> str:
-    ridge = fit.comparison.ridge_estimator
-    if hasattr(ridge, "alpha"):
-        return f"λ = {ridge.alpha:.4g}"
-    return f"C = {ridge.C:.4g}"

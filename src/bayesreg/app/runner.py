@@ -163,7 +163,7 @@ def _posterior_attrs(spec: Spec, data_description: str, fit: FitResult) -> dict[
         "likelihood": likelihood_text(spec, est),
         "prior": prior_text(spec, sigma),
         "prior_sigma": float(sigma),
-        "penalty": fit.comparison.penalty,
+        "penalty": str(fit.comparison.penalty),
         "method": spec.method,
         "sampler": sampler_text(spec),
         "log_likelihood_group": (

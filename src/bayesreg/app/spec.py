@@ -53,6 +53,11 @@ from pathlib import Path
 from typing import Any
 
 from bayesreg.backend.options import RESERVED_SAMPLE_KWARGS
+from bayesreg.estimators.validation import LINEAR_CONSTRAINTS, LOGISTIC_CONSTRAINTS
+
+ESTIMATOR_CONSTRAINTS = {"linear": LINEAR_CONSTRAINTS, "logistic": LOGISTIC_CONSTRAINTS}
+# The estimators' rules in the spec's words (TOML has numbers, integers and true/false).
+POSITIVE, AT_LEAST_1, AT_LEAST_0 = "a number > 0", "an integer >= 1", "an integer >= 0"
 
 __all__ = [
     "BUNDLED_DATASETS",
@@ -259,6 +264,21 @@ def _type_name(value: Any) -> str:
     return names.get(type(value), "a table" if isinstance(value, Mapping) else type(value).__name__)
 
 
+def _estimator_value(value: Any, where: str, kind: str, param: str, words: str) -> Any:
+    """``value`` for the estimator parameter ``param``, checked with the estimator's own constraint.
+
+    The rule is the estimator's (``bayesreg.estimators.validation``), so a spec accepts exactly
+    what the estimator will; ``words`` says it in the spec's terms (TOML numbers, true/false).
+    """
+    constraint = ESTIMATOR_CONSTRAINTS[kind][param]
+    if constraint.options:
+        return _choice(value, where, constraint.options)
+    if constraint.accepts(value):
+        return value
+    got = repr(value) if constraint.right_kind(value) else f"{_type_name(value)} ({value!r})"
+    raise SpecError(f"{where} must be {words}, got {got}")
+
+
 def _positive_float(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SpecError(f"{where} must be a number > 0, got {_type_name(value)} ({value!r})")
@@ -421,8 +441,7 @@ def parse_spec(raw: Mapping[str, Any], path: str | Path) -> Spec:
 
     sampler = _table(raw.get("sampler", {}), "sampler")
     _check_keys(sampler, _SAMPLER_KEYS, "sampler")
-    methods = ("mcmc", "map", "exact") if model.kind == "linear" else ("mcmc", "map")
-    method = _choice(sampler.get("method", "mcmc"), "sampler.method", methods)
+    method = _estimator_value(sampler.get("method", "mcmc"), "sampler.method", model.kind, "method", "")
     if method == "exact" and model.noise_sigma is None:
         raise SpecError(
             'sampler.method = "exact" needs a known model.noise_sigma (a number); '
@@ -447,12 +466,16 @@ def parse_spec(raw: Mapping[str, Any], path: str | Path) -> Spec:
         polynomial_degree=degree,
         model=model,
         method=method,
-        draws=_positive_int(sampler.get("draws", 1000), "sampler.draws"),
-        tune=_non_negative_int(sampler.get("tune", 1000), "sampler.tune"),
-        chains=_positive_int(sampler.get("chains", 4), "sampler.chains"),
+        draws=_estimator_value(sampler.get("draws", 1000), "sampler.draws", model.kind, "draws", AT_LEAST_1),
+        tune=_estimator_value(sampler.get("tune", 1000), "sampler.tune", model.kind, "tune", AT_LEAST_0),
+        chains=_estimator_value(sampler.get("chains", 4), "sampler.chains", model.kind, "chains", AT_LEAST_1),
         sample_kwargs=sample_kwargs,
-        compute_log_likelihood=_bool(
-            sampler.get("compute_log_likelihood", True), "sampler.compute_log_likelihood"
+        compute_log_likelihood=_estimator_value(
+            sampler.get("compute_log_likelihood", True),
+            "sampler.compute_log_likelihood",
+            model.kind,
+            "compute_log_likelihood",
+            "true or false",
         ),
     )
 
@@ -475,26 +498,33 @@ def _parse_data(table: Mapping[str, Any], spec_path: Path) -> DataSpec:
         return DataSpec(dataset=_choice(table["dataset"], "data.dataset", BUNDLED_DATASETS))
 
     if source == "csv":
-        rel = Path(_str(table["csv"], "data.csv"))
-        csv_path = rel if rel.is_absolute() else spec_path.parent / rel
-        if not csv_path.is_file():
-            raise SpecError(f"data.csv file not found: {csv_path} (paths are relative to the spec file)")
-        if "target" not in table:
-            raise SpecError("data.target is required with data.csv: name the column to predict")
-        target = _str(table["target"], "data.target")
-        features = None
-        if "features" in table:
-            feats = table["features"]
-            if not isinstance(feats, list) or not feats or not all(isinstance(f, str) for f in feats):
-                raise SpecError(f"data.features must be a non-empty list of column names, got {feats!r}")
-            if target in feats:
-                raise SpecError(f"data.features must not contain the target column {target!r}")
-            if len(set(feats)) != len(feats):
-                raise SpecError(f"data.features lists a column twice: {feats!r}")
-            features = tuple(feats)
-        return DataSpec(csv=csv_path, target=target, features=features)
+        return _parse_csv_source(table, spec_path)
+    return DataSpec(generate=_parse_generate(table["generate"]))
 
-    gen = _table(table["generate"], "data.generate")
+
+def _parse_csv_source(table: Mapping[str, Any], spec_path: Path) -> DataSpec:
+    rel = Path(_str(table["csv"], "data.csv"))
+    csv_path = rel if rel.is_absolute() else spec_path.parent / rel
+    if not csv_path.is_file():
+        raise SpecError(f"data.csv file not found: {csv_path} (paths are relative to the spec file)")
+    if "target" not in table:
+        raise SpecError("data.target is required with data.csv: name the column to predict")
+    target = _str(table["target"], "data.target")
+    features = None
+    if "features" in table:
+        feats = table["features"]
+        if not isinstance(feats, list) or not feats or not all(isinstance(f, str) for f in feats):
+            raise SpecError(f"data.features must be a non-empty list of column names, got {feats!r}")
+        if target in feats:
+            raise SpecError(f"data.features must not contain the target column {target!r}")
+        if len(set(feats)) != len(feats):
+            raise SpecError(f"data.features lists a column twice: {feats!r}")
+        features = tuple(feats)
+    return DataSpec(csv=csv_path, target=target, features=features)
+
+
+def _parse_generate(raw: Any) -> GenerateSpec:
+    gen = _table(raw, "data.generate")
     _check_keys(gen, _GENERATE_KEYS, "data.generate")
     spec = GenerateSpec(
         function=_choice(gen.get("function", "sin"), "data.generate.function", GENERATORS),
@@ -506,7 +536,7 @@ def _parse_data(table: Mapping[str, Any], spec_path: Path) -> DataSpec:
     )
     if not spec.x_min < spec.x_max:
         raise SpecError(f"data.generate.x_min ({spec.x_min:g}) must be below x_max ({spec.x_max:g})")
-    return DataSpec(generate=spec)
+    return spec
 
 
 def _parse_model(table: Mapping[str, Any]) -> ModelSpec:
@@ -516,11 +546,14 @@ def _parse_model(table: Mapping[str, Any]) -> ModelSpec:
     if isinstance(raw_sigma, list):
         if not raw_sigma:
             raise SpecError("model.prior_sigma must not be an empty list")
-        sigmas = tuple(_positive_float(s, f"model.prior_sigma[{i}]") for i, s in enumerate(raw_sigma))
+        sigmas = tuple(
+            float(_estimator_value(s, f"model.prior_sigma[{i}]", kind, "prior_sigma", POSITIVE))
+            for i, s in enumerate(raw_sigma)
+        )
         if len(set(sigmas)) != len(sigmas):
             raise SpecError(f"model.prior_sigma lists a value twice: {list(sigmas)}")
     else:
-        sigmas = (_positive_float(raw_sigma, "model.prior_sigma"),)
+        sigmas = (float(_estimator_value(raw_sigma, "model.prior_sigma", kind, "prior_sigma", POSITIVE)),)
 
     noise_sigma = noise_prior_sigma = None
     if kind == "logistic":
@@ -532,15 +565,23 @@ def _parse_model(table: Mapping[str, Any]) -> ModelSpec:
         if raw_noise != "unknown":
             if isinstance(raw_noise, str):
                 raise SpecError(f'model.noise_sigma must be a number > 0 or "unknown", got {raw_noise!r}')
-            noise_sigma = _positive_float(raw_noise, "model.noise_sigma")
+            noise_sigma = float(
+                _estimator_value(raw_noise, "model.noise_sigma", kind, "noise_sigma", POSITIVE)
+            )
         if "noise_prior_sigma" in table:
             if noise_sigma is not None:
                 raise SpecError('model.noise_prior_sigma is only used when noise_sigma = "unknown"')
-            noise_prior_sigma = _positive_float(table["noise_prior_sigma"], "model.noise_prior_sigma")
+            noise_prior_sigma = float(
+                _estimator_value(
+                    table["noise_prior_sigma"], "model.noise_prior_sigma", kind, "noise_prior_sigma", POSITIVE
+                )
+            )
     return ModelSpec(
         kind=kind,
         prior_sigma=sigmas,
         noise_sigma=noise_sigma,
         noise_prior_sigma=noise_prior_sigma,
-        fit_intercept=_bool(table.get("fit_intercept", True), "model.fit_intercept"),
+        fit_intercept=_estimator_value(
+            table.get("fit_intercept", True), "model.fit_intercept", kind, "fit_intercept", "true or false"
+        ),
     )

@@ -22,29 +22,8 @@ from bayesreg._warn import warn_user
 from bayesreg.estimators.penalty import Penalty
 from bayesreg.estimators.prior_scale import prior_scale_problem
 from bayesreg.estimators.registry import register
-from bayesreg.estimators.validation import (
-    BOOLEAN,
-    NON_NEGATIVE_INT,
-    OPTIONAL_DICT,
-    POSITIVE_FLOAT,
-    POSITIVE_INT,
-    RANDOM_STATE,
-    check_feature_frame,
-    validate_params,
-)
+from bayesreg.estimators.validation import COMMON_CONSTRAINTS, check_feature_frame, validate_params
 from bayesreg.exceptions import OptimizerWarning, PriorScaleWarning
-
-COMMON_CONSTRAINTS = {
-    "prior_sigma": POSITIVE_FLOAT,
-    "fit_intercept": BOOLEAN,
-    "draws": POSITIVE_INT,
-    "tune": NON_NEGATIVE_INT,
-    "chains": POSITIVE_INT,
-    "random_state": RANDOM_STATE,
-    "progressbar": BOOLEAN,
-    "sample_kwargs": OPTIONAL_DICT,
-    "compute_log_likelihood": BOOLEAN,
-}
 
 
 class BayesianRegressionBase(BaseEstimator, ABC):

@@ -9,10 +9,10 @@ import numpy as np
 from sklearn.base import RegressorMixin
 
 from bayesreg import priors
-from bayesreg.estimators.base import COMMON_CONSTRAINTS, BayesianRegressionBase
+from bayesreg.estimators.base import BayesianRegressionBase
 from bayesreg.estimators.chunks import BlockStream, is_chunked_input
 from bayesreg.estimators.penalty import Penalty
-from bayesreg.estimators.validation import OPTIONAL_POSITIVE_FLOAT, one_of
+from bayesreg.estimators.validation import LINEAR_CONSTRAINTS
 from bayesreg.stats.conjugate import posterior_from_stats
 from bayesreg.stats.evidence import find_hyperparameter_mode
 from bayesreg.stats.suffstats import SufficientStats, stats_from_blocks, sufficient_stats
@@ -116,12 +116,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
     True
     """
 
-    _constraints = COMMON_CONSTRAINTS | {
-        "noise_sigma": OPTIONAL_POSITIVE_FLOAT,
-        "noise_prior_sigma": OPTIONAL_POSITIVE_FLOAT,
-        "prior_sigma_prior": OPTIONAL_POSITIVE_FLOAT,
-        "method": one_of("mcmc", "map", "exact"),
-    }
+    _constraints = LINEAR_CONSTRAINTS
 
     def __init__(
         self,
@@ -410,6 +405,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
             parameter="alpha",
             value=alpha,
             symbol="λ",
+            rule="σ_n²/σ²",
             formula=f"λ = σ_n²/σ² = {noise:.6g}² / {prior_sigma:g}² = {alpha:.6g}",
             prior_sigma=prior_sigma,
             noise_sigma=noise,

@@ -11,9 +11,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from bayesreg import priors
-from bayesreg.estimators.base import COMMON_CONSTRAINTS, BayesianRegressionBase
+from bayesreg.estimators.base import BayesianRegressionBase
 from bayesreg.estimators.penalty import Penalty
-from bayesreg.estimators.validation import one_of
+from bayesreg.estimators.validation import LOGISTIC_CONSTRAINTS
 
 __all__ = ["BayesianLogisticRegression"]
 
@@ -64,7 +64,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
     ['no', 'yes']
     """
 
-    _constraints = COMMON_CONSTRAINTS | {"method": one_of("mcmc", "map")}
+    _constraints = LOGISTIC_CONSTRAINTS
 
     def __init__(
         self,
@@ -222,6 +222,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
             parameter="C",
             value=C,
             symbol="C",
+            rule="σ²",
             formula=f"C = σ² = {sigma:g}² = {C:.6g}",
             prior_sigma=sigma,
         )

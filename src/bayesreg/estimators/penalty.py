@@ -28,6 +28,8 @@ class Penalty:
         Its value.
     symbol : str
         The usual symbol of that parameter (``"λ"`` for ridge's alpha, ``"C"``).
+    rule : str
+        The parameter in terms of the scales, e.g. ``"σ_n²/σ²"`` or ``"σ²"``.
     formula : str
         The conversion with its numbers, e.g. ``"λ = σ_n²/σ² = 54² / 10² = 29.16"``.
     prior_sigma : float
@@ -43,12 +45,15 @@ class Penalty:
     >>> pen = BayesianLinearRegression(prior_sigma=2.0, noise_sigma=1.0).penalty()
     >>> pen.twin_text, pen.formula
     ('Ridge(alpha=0.25)', 'λ = σ_n²/σ² = 1² / 2² = 0.25')
+    >>> str(pen)
+    'Ridge(alpha=0.25) = σ_n²/σ² with σ_n=1 (known), σ=2'
     """
 
     twin: Any
     parameter: str
     value: float
     symbol: str
+    rule: str
     formula: str
     prior_sigma: float
     noise_sigma: float | None = None
@@ -63,6 +68,12 @@ class Penalty:
     def short(self) -> str:
         """The penalty in a few characters for a table cell, e.g. ``λ = 29.16``."""
         return f"{self.symbol} = {self.value:.4g}"
+
+    def __str__(self) -> str:
+        noise = ""
+        if self.noise_sigma is not None:
+            noise = f"σ_n={self.noise_sigma:.6g} ({'known' if self.noise_known else 'MAP'}), "
+        return f"{self.twin_text} = {self.rule} with {noise}σ={self.prior_sigma:g}"
 
     def sentence(self) -> str:
         """The equivalence as one sentence, with every number."""

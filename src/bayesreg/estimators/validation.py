@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Constraint", "check_feature_frame", "validate_params"]
+__all__ = [
+    "COMMON_CONSTRAINTS",
+    "LINEAR_CONSTRAINTS",
+    "LOGISTIC_CONSTRAINTS",
+    "Constraint",
+    "check_feature_frame",
+    "validate_params",
+]
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,7 @@ class Constraint:
     description: str
     accepts: Callable[[Any], bool]
     right_kind: Callable[[Any], bool] = lambda v: False
+    options: tuple[str, ...] = ()  # the accepted strings of a one_of constraint
 
 
 def _is_real(value: Any) -> bool:
@@ -67,7 +75,31 @@ def one_of(*options: str) -> Constraint:
         f"a str among {{{listed}}}",
         lambda v: isinstance(v, str) and v in options,
         lambda v: isinstance(v, str),
+        options=options,
     )
+
+
+# The estimators' parameter constraints, one table per estimator. They live here, not on the
+# classes, so that the spec of the bayesreg command checks its values with the very same rules
+# without importing the estimators.
+COMMON_CONSTRAINTS: dict[str, Constraint] = {
+    "prior_sigma": POSITIVE_FLOAT,
+    "fit_intercept": BOOLEAN,
+    "draws": POSITIVE_INT,
+    "tune": NON_NEGATIVE_INT,
+    "chains": POSITIVE_INT,
+    "random_state": RANDOM_STATE,
+    "progressbar": BOOLEAN,
+    "sample_kwargs": OPTIONAL_DICT,
+    "compute_log_likelihood": BOOLEAN,
+}
+LINEAR_CONSTRAINTS: dict[str, Constraint] = COMMON_CONSTRAINTS | {
+    "noise_sigma": OPTIONAL_POSITIVE_FLOAT,
+    "noise_prior_sigma": OPTIONAL_POSITIVE_FLOAT,
+    "prior_sigma_prior": OPTIONAL_POSITIVE_FLOAT,
+    "method": one_of("mcmc", "map", "exact"),
+}
+LOGISTIC_CONSTRAINTS: dict[str, Constraint] = COMMON_CONSTRAINTS | {"method": one_of("mcmc", "map")}
 
 
 def validate_params(owner: str, params: Mapping[str, Any], constraints: Mapping[str, Constraint]):

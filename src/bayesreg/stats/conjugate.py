@@ -20,9 +20,11 @@ from bayesreg.stats.suffstats import SufficientStats, sufficient_stats
 
 __all__ = [
     "GaussianPosterior",
+    "PriorLikelihoodPosterior",
     "SufficientStats",
     "gaussian_posterior",
     "posterior_from_stats",
+    "prior_likelihood_posterior",
     "sufficient_stats",
 ]
 
@@ -172,4 +174,89 @@ def posterior_from_stats(
         intercept_var=float(intercept_var),
         cov_coef_intercept=cov_coef_intercept,
         noise_sigma=float(noise_sigma),
+    )
+
+
+@dataclass(frozen=True)
+class PriorLikelihoodPosterior:
+    """Prior, likelihood and posterior of the coefficients, as Gaussian centres and precisions.
+
+    The likelihood is taken as a density in ``w`` with the flat intercept integrated out: it is
+    centred at least squares, with precision ``XcᵀXc / σ_n²`` (singular when X is rank deficient).
+    This is what the picture of "the posterior is prior × likelihood" draws.
+
+    Attributes
+    ----------
+    prior_sigma, noise_sigma : float
+    least_squares : ndarray of shape (p,)
+        The minimum-norm least-squares coefficients (the likelihood's centre).
+    likelihood_precision : ndarray of shape (p, p)
+    posterior : GaussianPosterior
+    stats : SufficientStats
+    """
+
+    prior_sigma: float
+    noise_sigma: float
+    least_squares: np.ndarray
+    likelihood_precision: np.ndarray
+    posterior: GaussianPosterior
+    stats: SufficientStats
+
+    @property
+    def prior_precision(self) -> np.ndarray:
+        """``I / σ²``."""
+        return np.eye(self.least_squares.size) / self.prior_sigma**2
+
+    @property
+    def likelihood_full_rank(self) -> bool:
+        """Whether the likelihood is a proper Gaussian in ``w`` (X of full column rank)."""
+        return bool(np.linalg.matrix_rank(self.stats.xtx) == self.least_squares.size)
+
+    def ridge_path(self, prior_sigmas: np.ndarray) -> np.ndarray:
+        """The MAP at each prior sd, shape (len(prior_sigmas), p): the ridge path as σ varies."""
+        return np.array(
+            [
+                posterior_from_stats(self.stats, prior_sigma=s, noise_sigma=self.noise_sigma).coef_mean
+                for s in np.asarray(prior_sigmas, dtype=float).ravel()
+            ]
+        )
+
+    def bounding_box(self, radius: float) -> tuple[np.ndarray, np.ndarray]:
+        """Corners of a box holding the origin and ``radius`` sds of the likelihood and posterior."""
+        post = self.posterior
+        corners = [np.zeros_like(self.least_squares)]
+        corners += [post.coef_mean - radius * post.coef_sd, post.coef_mean + radius * post.coef_sd]
+        if self.likelihood_full_rank:
+            lik_sd = np.sqrt(np.diag(np.linalg.inv(self.likelihood_precision)))
+            corners += [self.least_squares - radius * lik_sd, self.least_squares + radius * lik_sd]
+        else:  # an improper likelihood: let the prior set the scale instead
+            corners += [np.full_like(self.least_squares, -radius * self.prior_sigma)]
+            corners += [np.full_like(self.least_squares, radius * self.prior_sigma)]
+        points = np.vstack(corners)
+        return points.min(axis=0), points.max(axis=0)
+
+
+def prior_likelihood_posterior(
+    X: np.ndarray, y: np.ndarray, *, prior_sigma: float, noise_sigma: float, fit_intercept: bool = True
+) -> PriorLikelihoodPosterior:
+    """The three Gaussians of the known-noise model, for drawing or inspecting them.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(20, 2)); y = X @ [1.0, 2.0] + rng.normal(size=20)
+    >>> pic = prior_likelihood_posterior(X, y, prior_sigma=0.5, noise_sigma=1.0)
+    >>> # precision adds up: posterior = prior + likelihood
+    >>> bool(np.allclose(np.linalg.inv(pic.posterior.coef_cov),
+    ...                  pic.prior_precision + pic.likelihood_precision))
+    True
+    """
+    stats = sufficient_stats(X, y, fit_intercept=fit_intercept)
+    return PriorLikelihoodPosterior(
+        prior_sigma=float(prior_sigma),
+        noise_sigma=float(noise_sigma),
+        least_squares=np.linalg.lstsq(stats.xtx, stats.xty, rcond=None)[0],
+        likelihood_precision=stats.xtx / noise_sigma**2,
+        posterior=posterior_from_stats(stats, prior_sigma=prior_sigma, noise_sigma=noise_sigma),
+        stats=stats,
     )
