@@ -68,7 +68,7 @@ class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
 
         module.__doc__ = targets[0].__doc__
-        module.__all__ = list(dict.fromkeys(names))
+        module.__dict__["__all__"] = list(dict.fromkeys(names))  # ModuleType declares no __all__
         module.__getattr__ = forward  # type: ignore[method-assign]
 
 

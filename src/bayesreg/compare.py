@@ -192,6 +192,8 @@ def _posterior_columns(est, n_rows: int, hdi_prob: float) -> tuple[dict[str, np.
         return cols | {"mcse": nan}, "laplace"
     exact = getattr(est, "exact_posterior_", None)
     if est.method == "exact":
+        if exact is None:
+            raise RuntimeError("a fit with method='exact' has no exact_posterior_")
         mean = np.append(exact.coef_mean, exact.intercept_mean)[:n_rows]
         sd = np.append(exact.coef_sd, exact.intercept_sd)[:n_rows]
         cols = {"posterior_mean": mean, "posterior_sd": sd, "low": mean - z * sd, "high": mean + z * sd}
@@ -209,10 +211,10 @@ def _posterior_columns(est, n_rows: int, hdi_prob: float) -> tuple[dict[str, np.
         return np.concatenate(values)
 
     coef_bounds = hdi["coef"].values  # (feature, ci_bound)
-    bounds = [coef_bounds]
+    bound_rows = [coef_bounds]
     if est.fit_intercept:
-        bounds.append(hdi["intercept"].values[None, :])
-    bounds = np.vstack(bounds)
+        bound_rows.append(hdi["intercept"].values[None, :])
+    bounds = np.vstack(bound_rows)
     mean = stack(post.mean(dim=("chain", "draw")))
     sd = stack(post.std(dim=("chain", "draw"), ddof=1))
     cols = {"posterior_mean": mean, "posterior_sd": sd, "low": bounds[:, 0], "high": bounds[:, 1]}

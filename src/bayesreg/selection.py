@@ -159,7 +159,7 @@ def regularization_path(
     estimator,
     X: Any,
     y: Any,
-    prior_sigmas: Sequence[float],
+    prior_sigmas: Sequence[float] | np.ndarray,
     *,
     hdi_prob: float = 0.94,
     keep_estimators: bool = False,
@@ -343,9 +343,10 @@ def compare_prior_scale_choices(
     yv = np.asarray(y, dtype=float)
     eb = empirical_bayes(Xv, yv, noise_sigma=noise_sigma, fit_intercept=fit_intercept)
     noise = eb.noise_sigma
-    if prior_sigmas is None:
-        prior_sigmas = eb.prior_sigma * np.logspace(-np.log10(30), np.log10(30), 25)
-    sigmas = np.sort(np.asarray(prior_sigmas, dtype=float))
+    grid: Sequence[float] | np.ndarray | None = prior_sigmas
+    if grid is None:
+        grid = eb.prior_sigma * np.logspace(-np.log10(30), np.log10(30), 25)
+    sigmas = np.sort(np.asarray(grid, dtype=float))
     alphas = noise**2 / sigmas**2
 
     chosen: dict[str, float] = {}  # method -> σ
@@ -362,7 +363,7 @@ def compare_prior_scale_choices(
             random_state=random_state,
             progressbar=False,
         ).fit(Xv, yv)
-        sig_draws = hier.idata_["posterior"]["prior_sigma"].values.ravel()
+        sig_draws = hier._posterior_tree()["posterior"].to_dataset()["prior_sigma"].values.ravel()
         chosen["hierarchical posterior mean"] = float(sig_draws.mean())
         chosen["hierarchical posterior median"] = float(np.median(sig_draws))
 

@@ -59,27 +59,28 @@ def _generated(g: GenerateSpec) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def _from_csv(data: DataSpec) -> tuple[pd.DataFrame, pd.Series]:
+    csv = data.csv
+    if csv is None:
+        raise RuntimeError("_from_csv needs a DataSpec with csv set")
     try:
-        frame = pd.read_csv(data.csv)
+        frame = pd.read_csv(csv)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SpecError(f"cannot read data.csv {data.csv}: {first}") from None
     columns = [str(c) for c in frame.columns]
     if data.target not in columns:
-        raise SpecError(
-            f"data.target column {data.target!r} is not in {data.csv.name}; its columns are {columns}"
-        )
+        raise SpecError(f"data.target column {data.target!r} is not in {csv.name}; its columns are {columns}")
     features = list(data.features) if data.features else [c for c in columns if c != data.target]
     missing = [f for f in features if f not in columns]
     if missing:
-        raise SpecError(f"data.features {missing} not in {data.csv.name}; its columns are {columns}")
+        raise SpecError(f"data.features {missing} not in {csv.name}; its columns are {columns}")
     if not features:
-        raise SpecError(f"{data.csv.name} has no feature columns besides the target {data.target!r}")
+        raise SpecError(f"{csv.name} has no feature columns besides the target {data.target!r}")
     X = frame[features]
     bad = [c for c in features if not pd.api.types.is_numeric_dtype(X[c])]
     if bad:
         raise SpecError(
-            f"feature columns {bad} of {data.csv.name} are not numeric; encode them as numbers "
+            f"feature columns {bad} of {csv.name} are not numeric; encode them as numbers "
             "or leave them out of data.features"
         )
     return X, frame[data.target]
@@ -117,8 +118,10 @@ def load_data(spec: Spec) -> Dataset:
         X, y = _bundled(d.dataset)
     elif d.csv is not None:
         X, y = _from_csv(d)
-    else:
+    elif d.generate is not None:
         X, y = _generated(d.generate)
+    else:
+        raise RuntimeError("DataSpec has none of dataset, csv and generate set")
     X = X.astype(float)
     source_features = [str(c) for c in X.columns]
     target = str(y.name)

@@ -129,6 +129,8 @@ class DataSpec:
         if self.csv is not None:
             return f"CSV file '{self.csv.name}'"
         g = self.generate
+        if g is None:
+            raise RuntimeError("DataSpec has none of dataset, csv and generate set")
         return (
             f"generated curve '{g.function}' ({g.n_samples} points, noise sd {g.noise_sd:g}, seed {g.seed})"
         )
@@ -247,7 +249,7 @@ class Spec:
         """
         allowed = {"seed": _non_negative_int, "draws": _positive_int, "tune": _non_negative_int}
         allowed["chains"] = _positive_int
-        changes = {}
+        changes: dict[str, Any] = {}
         for key, value in overrides.items():
             if key not in allowed:
                 raise TypeError(f"cannot override {key!r}")

@@ -16,7 +16,7 @@ import contextlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pymc as pm
@@ -30,6 +30,9 @@ from bayesreg._warn import warn_user
 from bayesreg.backend.options import RESERVED_SAMPLE_KWARGS
 from bayesreg.backend.results import MapResult
 from bayesreg.exceptions import OptimizerWarning
+
+if TYPE_CHECKING:
+    from pytensor.graph.basic import Variable
 
 __all__ = ["MapResult", "find_map", "sample_posterior"]
 
@@ -57,7 +60,8 @@ class _CompiledObjective:
         [logp], joined = join_nonshared_inputs(
             self.default_point, [model.logp(jacobian=False)], model.value_vars
         )
-        grad = pt.grad(logp, joined)
+        # One scalar cost and one wrt variable: pt.grad returns one Variable (its stub says more).
+        grad = cast("Variable", pt.grad(logp, joined))
         hess = pytensor.gradient.jacobian(grad, joined, vectorize=True)
         derivs = graph_replace([logp, grad, hess], as_inputs, strict=False)
         self._derivs = pytensor.function([joined, *data_inputs], derivs, on_unused_input="ignore")

@@ -10,7 +10,7 @@ inside ``fit``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -25,6 +25,9 @@ from bayesreg.estimators.registry import register
 from bayesreg.estimators.validation import COMMON_CONSTRAINTS, check_feature_frame, validate_params
 from bayesreg.exceptions import OptimizerWarning, PriorScaleWarning
 
+if TYPE_CHECKING:
+    from bayesreg.backend.diagnostics import ConvergenceReport
+
 
 class BayesianRegressionBase(BaseEstimator, ABC):
     """Shared machinery; not part of the public API."""
@@ -34,6 +37,10 @@ class BayesianRegressionBase(BaseEstimator, ABC):
     _internal_vars = ("z", "intercept_centered")
     # Fitted state that does not end in "_" (predict needs it): forgotten on refit, saved by save.
     _private_fitted_attrs: tuple[str, ...] = ("_map_result", "_x_mean")
+
+    # Fitted attributes that are None for some methods (declared only: no class-level value).
+    idata_: xr.DataTree | None
+    convergence_: ConvergenceReport | None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -137,7 +144,7 @@ class BayesianRegressionBase(BaseEstimator, ABC):
         self._map_result = result
         return result
 
-    def _sample(self, data: Any, map_result, y_observed: np.ndarray | None, X: np.ndarray | None):
+    def _sample(self, data: Any, map_result, X: np.ndarray | None, y_observed: np.ndarray | None):
         """Sample the model of ``data``, whitened at the MAP; keep the user-facing posterior; check it."""
         from scipy import linalg
 
@@ -190,6 +197,8 @@ class BayesianRegressionBase(BaseEstimator, ABC):
         idata["observed_data"] = xr.Dataset({"y": ((OBS_DIM,), y)}, coords={OBS_DIM: obs})
         if not self.compute_log_likelihood:
             return
+        if X is None:
+            raise RuntimeError("a fit with y in memory must have X in memory too")
         coef, intercept, extra = self._draws_from(idata)
         log_lik = self._pointwise_log_likelihood(X, y, coef, intercept, extra)
         n_chains, n_draws = idata["posterior"].sizes["chain"], idata["posterior"].sizes["draw"]
@@ -204,7 +213,7 @@ class BayesianRegressionBase(BaseEstimator, ABC):
 
     def _draws_from(self, idata: xr.DataTree):
         """Posterior draws flattened over chains: coef (S, p), intercept (S,), extras."""
-        post = idata["posterior"]
+        post = idata["posterior"].to_dataset()
         coef = post["coef"].values.reshape(-1, post.sizes[FEATURE_DIM])
         n = coef.shape[0]
         intercept = post["intercept"].values.reshape(n) if "intercept" in post.data_vars else np.zeros(n)
@@ -213,8 +222,15 @@ class BayesianRegressionBase(BaseEstimator, ABC):
         }
         return coef, intercept, extra
 
+    def _posterior_tree(self) -> xr.DataTree:
+        """``idata_``, which a fit with posterior draws ("mcmc", "exact") has set."""
+        idata = self.idata_
+        if idata is None:
+            raise RuntimeError("this fit has no posterior draws (idata_ is None)")
+        return idata
+
     def _set_point_summaries_from_draws(self) -> None:
-        coef, intercept, _ = self._draws_from(self.idata_)
+        coef, intercept, _ = self._draws_from(self._posterior_tree())
         self.coef_ = coef.mean(axis=0)
         self.coef_sd_ = coef.std(axis=0, ddof=1)
         self.intercept_ = float(intercept.mean()) if self.fit_intercept else 0.0
@@ -235,7 +251,7 @@ class BayesianRegressionBase(BaseEstimator, ABC):
 
     def _linear_predictor_draws(self, X: np.ndarray) -> np.ndarray:
         """``b + Xw`` for every posterior draw, shape (S, n)."""
-        coef, intercept, _ = self._draws_from(self.idata_)
+        coef, intercept, _ = self._draws_from(self._posterior_tree())
         return intercept[:, None] + coef @ X.T
 
     # --- persistence ---------------------------------------------------------------------------

@@ -256,7 +256,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
             self._build_model(data), initvals=initvals, extra_outputs=["noise_sigma"] if unknown_noise else ()
         )
         self.map_noise_sigma_ = (
-            float(map_result.values["noise_sigma"]) if unknown_noise else float(self.noise_sigma)
+            float(map_result.values["noise_sigma"]) if self.noise_sigma is None else float(self.noise_sigma)
         )
         # The MAP is only as good as the prior sd it was computed at.
         self.map_converged_ = bool(map_result.converged and scale_mode_converged)
@@ -268,9 +268,9 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
     def _fit_sampled(self, data: _LinearData, map_result, X: np.ndarray | None, y: np.ndarray | None) -> None:
         """NUTS, whitened at the MAP; a learned prior sd is sampled too."""
         hierarchical = self.prior_sigma_prior is not None
-        self._sample(replace(data, free_prior_sigma=hierarchical), map_result, y, X)
+        self._sample(replace(data, free_prior_sigma=hierarchical), map_result, X, y)
         self._set_point_summaries_from_draws()
-        post = self.idata_["posterior"]
+        post = self._posterior_tree()["posterior"]
         self.prior_sigma_ = float(post["prior_sigma"].mean()) if hierarchical else float(self.prior_sigma)
         self.noise_sigma_ = (
             float(post["noise_sigma"].mean()) if self.noise_sigma is None else float(self.noise_sigma)
@@ -307,6 +307,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         import arviz as az
 
         post = self.exact_posterior_
+        if post is None or self.noise_sigma is None:
+            raise RuntimeError("method='exact' needs exact_posterior_, from a known noise_sigma")
         self.map_coef_ = self.coef_ = post.coef_mean.copy()
         self.map_intercept_ = self.intercept_ = post.intercept_mean
         self.map_converged_ = True
@@ -314,7 +316,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self.noise_sigma_ = self.map_noise_sigma_ = float(self.noise_sigma)
         self.prior_sigma_ = self.map_prior_sigma_ = float(self.prior_sigma)
         coef, intercept = post.sample(self.chains * self.draws, rng=self.random_state)
-        groups = {"coef": coef.reshape(self.chains, self.draws, -1)}
+        groups: dict[str, np.ndarray] = {"coef": coef.reshape(self.chains, self.draws, -1)}
         if self.fit_intercept:
             groups["intercept"] = intercept.reshape(self.chains, self.draws)
         idata = az.from_dict(
@@ -328,8 +330,10 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
     def _pointwise_log_likelihood(self, X, y, coef, intercept, extra) -> np.ndarray:
         if "noise_sigma" in extra:
             noise = extra["noise_sigma"]
-        else:
+        elif self.noise_sigma is not None:
             noise = np.full(coef.shape[0], float(self.noise_sigma))
+        else:
+            raise RuntimeError("draws without noise_sigma need a known noise_sigma")
         mu = intercept[:, None] + coef @ X.T
         z = (y[None, :] - mu) / noise[:, None]
         return -0.5 * z**2 - np.log(noise)[:, None] - 0.5 * np.log(2 * np.pi)
@@ -348,7 +352,10 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         """
         X = self._validate_test_data(X)
         if self.method == "exact":
-            return self.exact_posterior_.predict(X, return_std=return_std)
+            exact = self.exact_posterior_
+            if exact is None:
+                raise RuntimeError("a fit with method='exact' has no exact_posterior_")
+            return exact.predict(X, return_std=return_std)
         if self.method == "map":
             mean = self.intercept_ + X @ self.coef_
             if not return_std:
@@ -359,10 +366,13 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         mean = mu.mean(axis=0)
         if not return_std:
             return mean
-        _, _, extra = self._draws_from(self.idata_)
-        noise_var = (
-            float(np.mean(extra["noise_sigma"] ** 2)) if "noise_sigma" in extra else self.noise_sigma**2
-        )
+        _, _, extra = self._draws_from(self._posterior_tree())
+        if "noise_sigma" in extra:
+            noise_var = float(np.mean(extra["noise_sigma"] ** 2))
+        elif self.noise_sigma is not None:
+            noise_var = self.noise_sigma**2
+        else:
+            raise RuntimeError("draws without noise_sigma need a known noise_sigma")
         return mean, np.sqrt(mu.var(axis=0) + noise_var)
 
     def penalty(self) -> Penalty:
@@ -399,7 +409,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
                     "ridge twin is then taken at map_prior_sigma_."
                 )
             prior_sigma = self.map_prior_sigma_
-        alpha = priors.ridge_alpha_from_sigma(prior_sigma, noise)
+        alpha = float(priors.ridge_alpha_from_sigma(prior_sigma, noise))  # scalar scales give a float
         return Penalty(
             twin=Ridge(alpha=alpha, fit_intercept=self.fit_intercept, solver="cholesky"),
             parameter="alpha",

@@ -140,7 +140,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
 
     def _fit_sampled(self, data: tuple[np.ndarray, np.ndarray], map_result) -> None:
         X, y01 = data
-        self._sample(data, map_result, y01.astype(float), X)
+        self._sample(data, map_result, X, y01.astype(float))
         self._set_point_summaries_from_draws()
 
     def _pointwise_log_likelihood(self, X, y, coef, intercept, extra) -> np.ndarray:
@@ -208,7 +208,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
 
         self._validate_params()
         sigma = float(self.prior_sigma)
-        C = priors.logistic_C_from_sigma(sigma)
+        C = float(priors.logistic_C_from_sigma(sigma))  # a scalar sigma gives a float
         twin = LogisticRegression(
             C=C,
             l1_ratio=0.0,

@@ -38,21 +38,21 @@ import dataclasses
 import json
 import os
 import tempfile
-import warnings
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import xarray as xr
 
+from bayesreg._warn import warn_user
 from bayesreg.estimators.registry import estimator_class
 
 __all__ = ["FORMAT_MARKER", "FORMAT_VERSION", "load_estimator", "save_estimator", "saved_versions"]
 
 FORMAT_MARKER = "bayesreg.estimator"
 FORMAT_VERSION = 1
-_ENGINE = "h5netcdf"
+_ENGINE: Final = "h5netcdf"  # Final keeps its Literal type for to_netcdf's engine
 _FITTED = "fitted"
 _ARRAYS = f"{_FITTED}/arrays"
 _DTYPE_ATTR = "bayesreg_dtype"
@@ -436,12 +436,11 @@ def _warn_if_written_by_another_version(path: Path, attrs: Any) -> None:
         saved = None
     current = _library_versions()["bayesreg"]
     if saved != current:
-        warnings.warn(
+        warn_user(
             f"{path} was written by bayesreg {saved}; this is bayesreg {current}. The saved draws and "
             "fitted attributes are loaded as they were, but may differ from what this version would "
             "fit: refit if that matters.",
             UserWarning,
-            stacklevel=3,
         )
 
 
@@ -459,6 +458,8 @@ def _from_tree(tree: xr.DataTree, cls: type) -> Any:
         setattr(est, name, value)
     for name in json.loads(tree.attrs["fitted_groups"]):
         node = tree[f"{_FITTED}/{name}"]
+        if not isinstance(node, xr.DataTree):
+            raise ValueError(f"{_FITTED}/{name} is a variable, not a group")
         if "result_class" in node.attrs:
             setattr(est, name, _decode_result(node))
         else:

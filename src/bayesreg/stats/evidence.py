@@ -527,10 +527,13 @@ class _ScaleLogPosterior:
         h_uu = -2 * pq - 2 * alpha * np.sum(e * c2 * (e - alpha) / ea**3) / b - 2 * a / self.s2
         if not free_noise:
             return float(value), np.array([g_u]), np.array([[h_uu]])
-        value -= b / (2 * self.sn2)
-        g_v = -np.sum(qj) - (self.rows - self.p) + s_minus / b - b / self.sn2
+        sn2 = self.sn2
+        if sn2 is None:
+            raise RuntimeError("free_noise needs the noise prior's scale (noise_prior_sigma)")
+        value -= b / (2 * sn2)
+        g_v = -np.sum(qj) - (self.rows - self.p) + s_minus / b - b / sn2
         h_uv = 2 * pq + 2 * alpha**2 * s2 / b
-        h_vv = -2 * pq - 2 * alpha**2 * s2 / b - 2 * s_minus / b - 2 * b / self.sn2
+        h_vv = -2 * pq - 2 * alpha**2 * s2 / b - 2 * s_minus / b - 2 * b / sn2
         return float(value), np.array([g_u, g_v]), np.array([[h_uu, h_uv], [h_uv, h_vv]])
 
 
@@ -586,7 +589,7 @@ def find_hyperparameter_mode(
     target = _ScaleLogPosterior(stats, prior_sigma_prior, noise_prior_sigma if free_noise else None)
     start = empirical_bayes_from_stats(stats, noise_sigma=noise_sigma)
     x = np.log([start.prior_sigma, start.noise_sigma]) if free_noise else np.log([start.prior_sigma])
-    v_known = 0.0 if free_noise else float(np.log(noise_sigma))
+    v_known = 0.0 if noise_sigma is None else float(np.log(noise_sigma))
 
     def evaluate(point: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         return target(point[0], point[1] if free_noise else v_known, free_noise=free_noise)
@@ -615,7 +618,7 @@ def find_hyperparameter_mode(
     newton_step = float("inf") if newton is None else float(np.max(np.abs(newton)))
     converged = bool(np.isfinite(value) and newton_step <= rtol)
     sigma = float(np.exp(x[0]))
-    noise = float(np.exp(x[1])) if free_noise else float(noise_sigma)
+    noise = float(np.exp(x[1])) if noise_sigma is None else float(noise_sigma)
     reason = "" if converged else _why_no_mode(target, sigma, noise, concave=newton is not None)
     return HyperparameterMode(sigma, noise, converged, newton_step, n_iter, reason)
 

@@ -204,15 +204,15 @@ def logistic_empirical_bayes(
     y = _check_binary(y)
     grid = np.linspace(np.log(bounds[0]), np.log(bounds[1]), 49)
     theta: np.ndarray | None = None
-    values = []
+    log_evidences: list[float] = []
     # From wide to narrow: each MAP starts from the previous one, which is close.
     for t in grid[::-1]:
         fit = logistic_laplace_evidence(
             X, y, prior_sigma=np.exp(t), fit_intercept=fit_intercept, _theta0=theta
         )
         theta = np.r_[fit.coef, fit.intercept + X.mean(axis=0) @ fit.coef] if fit_intercept else fit.coef
-        values.append(fit.log_evidence)
-    values = np.array(values[::-1])
+        log_evidences.append(fit.log_evidence)
+    values = np.array(log_evidences[::-1])
     best = int(np.argmax(values))
     if best in (0, grid.size - 1):
         return logistic_laplace_evidence(X, y, prior_sigma=np.exp(grid[best]), fit_intercept=fit_intercept)
