@@ -263,3 +263,36 @@ def test_sparse_input_is_refused_clearly(make, fmt):
     fitted = make().fit(X.toarray(), y)
     with pytest.raises(TypeError, match="Sparse data was passed"):
         fitted.predict(X)
+
+
+# --- a funnel: sampler trouble is reported, never hidden --------------------------------------------
+
+
+def test_hierarchical_funnel_is_reported_as_sampler_trouble():
+    # 8 rows of pure noise, 10 features and a learned prior sd: the marginal posterior of σ peaks
+    # at 0, so the joint posterior is Neal's funnel. No affine whitening straightens it; NUTS
+    # diverges in its neck. Both the missing mode of σ and the sampler's trouble must be said.
+    from bayesreg import ConvergenceWarning, compare_with_ridge
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 10)), rng.normal(size=8)
+    est = BayesianLinearRegression(
+        noise_sigma=1.0,
+        prior_sigma_prior=1.0,
+        draws=500,
+        tune=500,
+        chains=2,
+        random_state=0,
+        progressbar=False,
+    )
+    with pytest.warns(ConvergenceWarning) as record:
+        est.fit(X, y)
+    messages = [str(w.message) for w in record]
+    assert any("no interior mode" in m for m in messages)  # the OptimizerWarning of σ's mode
+    assert any("did not converge" in m and "divergent transitions" in m for m in messages)
+    report = est.convergence_
+    assert not report.converged and report.n_divergences > 0
+    assert not est.map_converged_
+    comparison = compare_with_ridge(est, X, y)
+    assert not comparison.agrees
+    assert any("sampler did not converge" in r for r in comparison.reasons)
