@@ -185,3 +185,26 @@ def test_dask_inputs_that_cannot_be_aligned_are_refused():
     other = dd.from_pandas(pd.Series(y), npartitions=3)
     with pytest.raises(ValueError, match="2 partitions and y 3"):
         BayesianLinearRegression(**EXACT).fit(ddf, other)
+
+
+def test_values_whose_squares_overflow_are_named_in_chunks():
+    X, y = make_data(n=200, p=3)
+    blocks = [(X[:100], y[:100]), (X[100:] * [1.0, 1e200, 1.0], y[100:])]
+    with pytest.raises(ValueError, match=r"Input X \(column \['x1'\]\) has values too large .* overflow"):
+        BayesianLinearRegression(**EXACT).fit(iter(blocks))
+    blocks = [(X[:100], y[:100]), (X[100:], y[100:] * 1e200)]
+    with pytest.raises(ValueError, match=r"Input y has values too large .* overflow"):
+        BayesianLinearRegression(**EXACT).fit(iter(blocks))
+
+
+def test_tiny_y_in_chunks_is_not_called_constant():
+    X, y = make_data(n=200, p=2)
+    kw = dict(method="map", compute_log_likelihood=False)
+    with pytest.raises(ValueError, match=r"Input y varies only by .* underflow"):
+        BayesianLinearRegression(**kw).fit(blocks_of(X, y * 1e-200, 50))
+    # Blocks that are each constant, at different values, make a y that varies.
+    steps = [(X[i : i + 50], np.full(50, float(i))) for i in range(0, 200, 50)]
+    assert BayesianLinearRegression(**kw).fit(iter(steps)).map_noise_sigma_ > 0
+    same = [(X[i : i + 50], np.full(50, 2.0)) for i in range(0, 200, 50)]
+    with pytest.raises(ValueError, match=r"y is constant \(n_samples=200\)"):
+        BayesianLinearRegression(**kw).fit(iter(same))

@@ -158,7 +158,10 @@ def test_posterior_far_from_ridge_is_flagged(diabetes_known_mcmc, diabetes):
 def test_bad_hdi_prob(diabetes):
     X, y = diabetes
     est = BayesianLinearRegression(DIABETES_PRIOR, noise_sigma=DIABETES_NOISE, method="exact").fit(X, y)
-    with pytest.raises(ValueError, match="hdi_prob must be in"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'hdi_prob' parameter of compare_with_ridge must be a float in the range \(0, 1\)",
+    ):
         compare_with_ridge(est, X, y, hdi_prob=94)
 
 
@@ -207,3 +210,47 @@ def test_unconverged_unknown_noise_sampler_never_agrees(diabetes):
         est.fit(X, y)
     cmp = compare_with_ridge(est, X, y)
     assert not cmp.agrees and any("sampler did not converge" in r for r in cmp.reasons)
+
+
+@pytest.fixture(scope="module")
+def exact_fit():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = X @ [1.0, 2.0] + rng.normal(size=40)
+    return BayesianLinearRegression(1.0, noise_sigma=1.0, method="exact", random_state=0).fit(X, y), X, y
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (
+            {"map_rtol": "x"},
+            TypeError,
+            r"'map_rtol' parameter of compare_with_ridge must be a float in the range \(0, inf\). Got 'x'",
+        ),
+        ({"map_rtol": -1}, ValueError, r"'map_rtol' parameter .* Got -1 instead"),
+        ({"map_rtol": 0.0}, ValueError, r"'map_rtol' parameter .* Got 0.0 instead"),
+        (
+            {"z_max": float("nan")},
+            ValueError,
+            r"'z_max' parameter of compare_with_ridge must be a float in the range \(0, inf\). Got nan",
+        ),
+        ({"z_max": None}, TypeError, r"'z_max' parameter .* Got None instead"),
+        ({"hdi_prob": float("nan")}, ValueError, r"'hdi_prob' parameter .* \(0, 1\). Got nan"),
+        ({"hdi_prob": "0.9"}, TypeError, r"'hdi_prob' parameter .* Got '0.9'"),
+    ],
+)
+def test_keyword_arguments_are_checked_like_estimator_parameters(exact_fit, kwargs, error, message):
+    est, X, y = exact_fit
+    with pytest.raises(error, match=message):
+        compare_with_ridge(est, X, y, **kwargs)
+
+
+def test_only_bayesreg_estimators_are_compared(exact_fit):
+    from sklearn.linear_model import Ridge
+
+    _, X, y = exact_fit
+    with pytest.raises(
+        TypeError, match=r"compare_with_ridge compares a fitted bayesreg estimator .* got Ridge"
+    ):
+        compare_with_ridge(Ridge().fit(X, y), X, y)

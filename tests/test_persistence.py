@@ -326,3 +326,235 @@ def test_fits_saved_by_bayesreg_0_1_before_the_move_still_load_and_predict_the_s
     logistic = BayesianLogisticRegression.load(data / "logistic_map_v0.1.0.nc")
     np.testing.assert_array_equal(logistic.predict_proba(X), expected["logistic_proba"])
     assert logistic.penalty().value == 1.0
+
+
+# --- loads that check what they read ------------------------------------------------------------
+
+
+def rewrite_params(source: Path, target: Path, **changes) -> Path:
+    tree = xr.open_datatree(source, engine="h5netcdf").load()
+    tree.close()
+    params = json.loads(tree.attrs["params"]) | changes
+    tree.attrs["params"] = json.dumps(params)
+    tree.to_netcdf(target, engine="h5netcdf")
+    return target
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"prior_sigma": -1.0},
+            r"'prior_sigma' parameter of BayesianLinearRegression must be a float in the range \(0, inf\)."
+            r" Got -1.0",
+        ),
+        ({"noise_prior_sigma": 0.0}, r"'noise_prior_sigma' parameter .* Got 0.0"),
+        ({"draws": "many"}, r"'draws' parameter .* must be an int in the range \[1, inf\). Got 'many'"),
+        ({"method": "exact"}, r"method='exact' needs a known noise sd"),
+        ({"fit_intercept": "yes"}, r"'fit_intercept' parameter .* must be a bool"),
+    ],
+)
+def test_parameters_out_of_range_are_refused(saved_map_file, tmp_path, changes, message):
+    path = rewrite_params(saved_map_file, tmp_path / "bad.nc", **changes)
+    with pytest.raises(
+        ValueError,
+        match=rf"bad\.nc holds a fit that BayesianLinearRegression\.fit could not have made: .*{message}",
+    ):
+        load_estimator(path)
+
+
+def tamper(est, name, value):
+    if "." in name:  # a field of a result record
+        owner, field = name.split(".")
+        record = getattr(est, owner)
+        if field.startswith("values"):
+            values = dict(record.values, coef=value)
+            setattr(est, owner, dataclasses.replace(record, values=values))
+        else:
+            setattr(est, owner, dataclasses.replace(record, **{field: value}))
+    elif value is None:
+        delattr(est, name)
+    else:
+        setattr(est, name, value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name", "value", "message"),
+    [
+        (
+            {"method": "map"},
+            "coef_",
+            np.zeros(9),
+            r"'coef_' has shape \(9,\), but n_features_in_ = 10 needs \(10,\)",
+        ),
+        ({"method": "map"}, "map_coef_", np.zeros(3), r"'map_coef_' has shape \(3,\)"),
+        ({"method": "map"}, "coef_sd_", np.zeros((10, 1)), r"'coef_sd_' has shape \(10, 1\)"),
+        ({"method": "map"}, "_x_mean", np.zeros(11), r"'_x_mean' has shape \(11,\)"),
+        (
+            {"method": "map"},
+            "feature_names_in_",
+            np.array(["a", "b"], dtype=object),
+            r"'feature_names_in_' has shape \(2,\)",
+        ),
+        (
+            {"method": "map"},
+            "n_features_in_",
+            0,
+            r"'n_features_in_' must be an int in the range \[1, inf\); it is 0",
+        ),
+        ({"method": "map"}, "intercept_", None, r"'intercept_' is missing"),
+        ({"method": "map"}, "coef_", None, r"'coef_' is missing"),
+        ({"method": "map"}, "intercept_", float("nan"), r"'intercept_' must be a finite float; it is nan"),
+        ({"method": "map"}, "noise_sigma_", -1.0, r"'noise_sigma_' must be a float in the range \(0, inf\)"),
+        ({"method": "map"}, "_map_result", None, r"'_map_result' is missing"),
+        (
+            {"method": "map"},
+            "_map_result.location_cov",
+            np.eye(3),
+            r"'_map_result.location_cov' has shape \(3, 3\), but n_features_in_ = 10 and "
+            r"fit_intercept=True need \(11, 11\)",
+        ),
+        (
+            {"method": "map"},
+            "_map_result.values",
+            np.zeros(2),
+            r"'_map_result.values\['coef'\]' has shape \(2,\)",
+        ),
+        (
+            {"method": "exact", "noise_sigma": DIABETES_NOISE},
+            "exact_posterior_.coef_cov",
+            np.eye(2),
+            r"'exact_posterior_.coef_cov' has shape \(2, 2\)",
+        ),
+        (
+            {"method": "exact", "noise_sigma": DIABETES_NOISE},
+            "exact_posterior_",
+            None,
+            r"'exact_posterior_' is missing",
+        ),
+        (
+            {"method": "exact", "noise_sigma": DIABETES_NOISE},
+            "idata_",
+            None,
+            r"'idata_' is missing",
+        ),
+    ],
+)
+def test_linear_fits_whose_arrays_disagree_are_refused(diabetes, tmp_path, kwargs, name, value, message):
+    X, y = diabetes
+    est = BayesianLinearRegression(DIABETES_PRIOR, **kwargs).fit(X, y)
+    tamper(est, name, value)
+    est.save(tmp_path / "bad.nc")  # save writes what it is given: load is the one that checks
+    with pytest.raises(
+        ValueError, match=rf"bad\.nc holds a fit that .* could not have made: the fitted attribute {message}"
+    ):
+        BayesianLinearRegression.load(tmp_path / "bad.nc")
+
+
+def test_a_posterior_with_other_features_is_refused(diabetes, tmp_path):
+    X, y = diabetes
+    est = BayesianLinearRegression(DIABETES_PRIOR, noise_sigma=DIABETES_NOISE, method="exact").fit(X, y)
+    narrow = BayesianLinearRegression(DIABETES_PRIOR, noise_sigma=DIABETES_NOISE, method="exact").fit(
+        X.iloc[:, :4], y
+    )
+    est.idata_ = narrow.idata_
+    est.save(tmp_path / "bad.nc")
+    with pytest.raises(
+        ValueError, match=r"bad\.nc .* the posterior in 'idata_' has 'coef' of dims .*'feature': 4"
+    ):
+        load_estimator(tmp_path / "bad.nc")
+
+
+@pytest.mark.parametrize(
+    ("classes", "message"),
+    [
+        (np.array([0, 1, 2]), r"'classes_' must be an array of two distinct labels"),
+        (np.array([1, 1]), r"'classes_' must be an array of two distinct labels"),
+        (None, r"'classes_' is missing"),
+    ],
+)
+def test_logistic_fits_without_two_classes_are_refused(breast_cancer, tmp_path, classes, message):
+    X, y = breast_cancer
+    est = BayesianLogisticRegression(1.0, method="map").fit(X, y)
+    tamper(est, "classes_", classes)
+    est.save(tmp_path / "bad.nc")
+    with pytest.raises(
+        ValueError, match=rf"bad\.nc holds a fit that BayesianLogisticRegression.fit .*{message}"
+    ):
+        BayesianLogisticRegression.load(tmp_path / "bad.nc")
+
+
+def test_a_no_intercept_logistic_fit_still_loads(breast_cancer, tmp_path):
+    X, y = breast_cancer
+    est = BayesianLogisticRegression(1.0, method="map", fit_intercept=False).fit(X, y)
+    assert np.array_equal(roundtrip(est, tmp_path).predict_proba(X), est.predict_proba(X))
+
+
+def test_save_into_a_missing_folder_names_the_folder(tmp_path, diabetes):
+    X, y = diabetes
+    est = BayesianLinearRegression(DIABETES_PRIOR, method="map").fit(X, y)
+    missing = tmp_path / "results" / "today"
+    with pytest.raises(
+        FileNotFoundError, match=rf"Cannot save to .*m\.nc: the folder {missing} does not exist"
+    ) as info:
+        est.save(missing / "m.nc")
+    assert ".m.nc." not in str(info.value)  # never the hidden temporary name
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    with pytest.raises(NotADirectoryError, match=rf"Cannot save to .*: {a_file} is not a folder"):
+        est.save(a_file / "m.nc")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_save_into_an_unwritable_folder_names_the_folder(tmp_path, diabetes, monkeypatch):
+    # Tests may run as root, for whom chmod does not forbid writing: fail the way the OS would.
+    import tempfile
+
+    X, y = diabetes
+    est = BayesianLinearRegression(DIABETES_PRIOR, method="map").fit(X, y)
+
+    def refused(prefix, suffix, dir):
+        raise PermissionError(13, "Permission denied", str(Path(dir) / f"{prefix}abc{suffix}"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(
+        PermissionError,
+        match=rf"Cannot save to .*m\.nc: cannot create a file in the folder {tmp_path} \(Permission denied\)",
+    ) as info:
+        est.save(tmp_path / "m.nc")
+    assert ".m.nc." not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+is_none = np.vectorize(lambda v: v is None, otypes=[bool])
+
+
+def test_nutpie_divergence_messages_survive_as_none(diabetes_known_mcmc, tmp_path):
+    stats = diabetes_known_mcmc.idata_["sample_stats"].to_dataset()
+    assert "divergence_message" in stats, "nutpie records a divergence_message per draw"
+    loaded = roundtrip(diabetes_known_mcmc, tmp_path)
+    back = loaded.idata_["sample_stats"].to_dataset()["divergence_message"]
+    assert back.dtype == object and back.shape == stats["divergence_message"].shape
+    assert back.values.tolist() == stats["divergence_message"].values.tolist()  # None is not NaN
+    assert is_none(back.values).any()
+
+
+def test_object_strings_with_none_round_trip_exactly(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    est = BayesianLinearRegression(1.0, noise_sigma=1.0, method="exact", draws=3, chains=2).fit(X, y)
+    messages = np.array([["", "Divergence: energy error 1e3", ""], ["", "", ""]], dtype=object)
+    stats = xr.Dataset({"divergence_message": (("chain", "draw"), messages)})
+    none_at = np.array([[True, False, True], [True, True, False]])
+    stats["divergence_message"].values[none_at] = None  # in place: xarray makes NaN of a None it is given
+    est.idata_["sample_stats"] = stats
+    expected = [[None, "Divergence: energy error 1e3", None], [None, None, ""]]
+    assert est.idata_["sample_stats"]["divergence_message"].values.tolist() == expected
+    loaded = roundtrip(est, tmp_path)
+    back = loaded.idata_["sample_stats"].to_dataset()["divergence_message"]
+    assert back.dtype == object
+    assert back.values.tolist() == expected  # None stays None, and "" stays ""
+    assert "bayesreg_none_as" not in back.attrs
+    assert (
+        est.idata_["sample_stats"]["divergence_message"].values.tolist() == expected
+    )  # the original is untouched

@@ -209,3 +209,33 @@ def test_predictive_band_checks_shapes():
         plot_predictive_band(x, x, x, x[:3])
     with pytest.raises(ValueError, match="both 'x_train' and 'y_train'"):
         plot_predictive_band(x, x, x - 1, x + 1, x_train=x)
+
+
+def test_keyword_arguments_are_checked_like_estimator_parameters():
+    import pandas as pd
+
+    from bayesreg.plotting import plot_path_with_elpd, plot_rank_histograms, plot_regularization_path
+
+    tables = {s: pd.DataFrame({"map": [0.5 * s / (1 + s)]}, index=["x"]) for s in (0.1, 1.0)}
+    with pytest.raises(
+        ValueError,
+        match=r"'column' parameter of plot_regularization_path must be a str among \{'map'\}. Got 'post",
+    ):
+        plot_regularization_path(tables, column="posterior")
+    with pytest.raises(TypeError, match=r"'show_hdi' parameter of plot_regularization_path must be a bool"):
+        plot_regularization_path(tables, show_hdi="yes")
+    with pytest.raises(ValueError, match="needs at least one table"):
+        plot_regularization_path({})
+    with pytest.raises(ValueError, match=r"'column' parameter of plot_path_with_elpd must be a str among"):
+        plot_path_with_elpd(None, column="mean")
+    ranks = np.zeros((10, 1), dtype=int)
+    with pytest.raises(
+        ValueError,
+        match=r"'band' parameter of plot_rank_histograms must be a float in the range \(0, 1\). Got 99",
+    ):
+        plot_rank_histograms(ranks, n_draws=99, band=99)
+    with pytest.raises(
+        ValueError,
+        match=r"'n_bins' parameter of plot_rank_histograms must be an int in the range \[1, inf\). Got 0",
+    ):
+        plot_rank_histograms(ranks, n_draws=99, n_bins=0)

@@ -119,3 +119,110 @@ def test_path_tables_name_their_interval_and_the_plot_shades_it(diabetes):
         assert "90% HDI" in ax_coef.get_ylabel()
     finally:
         plt.close("all")
+
+
+RNG = np.random.default_rng(1)
+X_SMALL = RNG.normal(size=(30, 3))
+Y_SMALL = X_SMALL @ [1.0, 0.0, -1.0] + RNG.normal(size=30)
+EXACT = BayesianLinearRegression(noise_sigma=1.0, method="exact", draws=100, random_state=0)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: ridge_effective_dof(X_SMALL, -1.0),
+            ValueError,
+            r"'ridge_alpha' parameter of ridge_effective_dof must be a float in the range \(0, inf\). Got -1",
+        ),
+        (lambda: ridge_effective_dof(X_SMALL, "1"), TypeError, r"'ridge_alpha' parameter .* Got '1'"),
+        (
+            lambda: ridge_effective_dof(X_SMALL, 1.0, fit_intercept="no"),
+            TypeError,
+            r"'fit_intercept' parameter of ridge_effective_dof must be a bool",
+        ),
+        (
+            lambda: ridge_alpha_for_dof(X_SMALL, float("nan")),
+            ValueError,
+            r"'dof' parameter of ridge_alpha_for_dof must be .* Got nan",
+        ),
+        (
+            lambda: regularization_path(EXACT, X_SMALL, Y_SMALL, [1.0, float("nan")]),
+            ValueError,
+            r"'prior_sigmas' parameter of regularization_path must be a non-empty 1-D sequence of floats in "
+            r"the range \(0, inf\)",
+        ),
+        (
+            lambda: regularization_path(EXACT, X_SMALL, Y_SMALL, [1.0, np.inf]),
+            ValueError,
+            r"'prior_sigmas' parameter .* Got \[1.0, inf\]",
+        ),
+        (
+            lambda: regularization_path(EXACT, X_SMALL, Y_SMALL, []),
+            ValueError,
+            r"'prior_sigmas' parameter .* Got \[\]",
+        ),
+        (
+            lambda: regularization_path(EXACT, X_SMALL, Y_SMALL, "1,2"),
+            TypeError,
+            r"'prior_sigmas' parameter .* Got '1,2'",
+        ),
+        (
+            lambda: regularization_path(EXACT, X_SMALL, Y_SMALL, [1.0], hdi_prob=1.5),
+            ValueError,
+            r"'hdi_prob' parameter of regularization_path",
+        ),
+        (
+            lambda: regularization_path(EXACT, X_SMALL, Y_SMALL, [1.0], keep_estimators=1),
+            TypeError,
+            r"'keep_estimators' parameter .* must be a bool",
+        ),
+        (
+            lambda: regularization_path(Ridge(), X_SMALL, Y_SMALL, [1.0]),
+            TypeError,
+            r"regularization_path needs a bayesreg estimator .* got Ridge",
+        ),
+        (
+            lambda: compare_prior_scale_choices(X_SMALL, Y_SMALL, noise_sigma=-1.0),
+            ValueError,
+            r"'noise_sigma' parameter of compare_prior_scale_choices must be None or a float",
+        ),
+        (
+            lambda: compare_prior_scale_choices(X_SMALL, Y_SMALL, draws=-5),
+            ValueError,
+            r"'draws' parameter .* \[0, inf\). Got -5",
+        ),
+        (
+            lambda: compare_prior_scale_choices(X_SMALL, Y_SMALL, chains=0),
+            ValueError,
+            r"'chains' parameter of compare_prior_scale_choices .* \[1, inf\). Got 0",
+        ),
+        (
+            lambda: compare_prior_scale_choices(X_SMALL, Y_SMALL, prior_sigmas=[0.0, 1.0]),
+            ValueError,
+            r"'prior_sigmas' parameter .* None or a non-empty",
+        ),
+        (
+            lambda: compare_prior_scale_choices(X_SMALL, Y_SMALL, extra={"paper": -2.0}),
+            ValueError,
+            r"'extra' parameter .* mapping of str to floats",
+        ),
+        (
+            lambda: compare_prior_scale_choices(X_SMALL, Y_SMALL, extra=[1.0]),
+            TypeError,
+            r"'extra' parameter .* Got \[1.0\]",
+        ),
+    ],
+)
+def test_keyword_arguments_are_checked_like_estimator_parameters(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_best_prior_sigma_names_the_criteria():
+    path = regularization_path(EXACT, X_SMALL, Y_SMALL, [0.1, 1.0])
+    assert path.best_prior_sigma("elpd_loo_exact") in (0.1, 1.0)
+    with pytest.raises(
+        ValueError, match=r"'criterion' parameter of best_prior_sigma must be a str among \{.*'elpd_loo'"
+    ):
+        path.best_prior_sigma("elpd")

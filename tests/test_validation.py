@@ -151,3 +151,103 @@ def test_sparse_input_is_refused_clearly():
 
     with pytest.raises(TypeError, match="Sparse data was passed"):
         linear().fit(sparse.csr_matrix(X_GOOD), Y_GOOD)
+
+
+# --- messages that name the cause -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "kwargs"),
+    [
+        (linear, {}),
+        (linear, {"noise_sigma": 1.0}),
+        (linear, {"method": "exact", "noise_sigma": 1.0}),
+        (linear, {"fit_intercept": False}),
+        (logistic, {}),
+    ],
+)
+def test_x_whose_squares_overflow_is_named(make, kwargs):
+    X = X_GOOD.copy()
+    X[:, 1] *= 1e200  # finite, but its square is not
+    y = Y_GOOD if make is linear else LABELS
+    with pytest.raises(
+        ValueError, match=r"Input X \(column \['x1'\]\) has values too large .* overflow"
+    ) as info:
+        make(**kwargs).fit(X, y)
+    assert "NaN" not in str(info.value) and "infs" not in str(info.value)
+
+
+def test_overflowing_columns_are_named_by_their_frame_names():
+    frame = pd.DataFrame(X_GOOD * [1.0, 1e200, 1e180], columns=["age", "income", "debt"])
+    with pytest.raises(ValueError, match=r"Input X \(columns \['income', 'debt'\]\) has values too large"):
+        linear().fit(frame, Y_GOOD)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"noise_sigma": 1.0}, {"method": "exact", "noise_sigma": 1.0}])
+def test_y_whose_squares_overflow_is_named(kwargs):
+    with pytest.raises(ValueError, match=r"Input y has values too large for float64 arithmetic.*overflow"):
+        linear(**kwargs).fit(X_GOOD, Y_GOOD * 1e200)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"noise_prior_sigma": 1e-200}, {"method": "mcmc"}])
+def test_tiny_y_is_not_called_constant(kwargs):
+    with pytest.raises(ValueError, match=r"Input y varies only by .* underflow float64.*Rescale y") as info:
+        linear(**kwargs).fit(X_GOOD, Y_GOOD * 1e-200)
+    assert "constant" not in str(info.value)
+
+
+def test_tiny_y_with_known_noise_still_fits():
+    # Only a learned noise sd needs the squares of y; with a known one the posterior mean is linear in y.
+    from sklearn.linear_model import Ridge
+
+    est = linear(method="exact", noise_sigma=1.0).fit(X_GOOD, Y_GOOD * 1e-200)
+    np.testing.assert_allclose(est.coef_ * 1e200, Ridge(alpha=1.0).fit(X_GOOD, Y_GOOD).coef_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("value", [3.0, 3e-200])
+def test_constant_y_is_constant_at_any_magnitude(value):
+    with pytest.raises(ValueError, match=r"y is constant \(n_samples=20\)"):
+        linear().fit(X_GOOD, np.full(20, value))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [np.array(["a", None] * 10, dtype=object), ["a", None] * 10, np.array([1, None] * 10, dtype=object)],
+    ids=["str-array", "str-list", "int-array"],
+)
+def test_labels_with_none_are_named(labels):
+    with pytest.raises(ValueError, match=r"Input y has missing labels \(None\) at rows \[1, 3, 5,"):
+        logistic().fit(X_GOOD, labels)
+
+
+def test_labels_of_mixed_types_are_named():
+    with pytest.raises(ValueError, match=r"Input y mixes labels of types \['int', 'str'\].*one type"):
+        logistic().fit(X_GOOD, np.array(["a", 1] * 10, dtype=object))
+
+
+@pytest.mark.parametrize("make", [linear, logistic])
+def test_empty_list_says_there_are_no_rows(make):
+    with pytest.raises(ValueError, match=r"fit got an empty X \(\[\]\) and no y: there are no rows to fit"):
+        make().fit([])
+
+
+@pytest.mark.parametrize("make", [linear, logistic])
+def test_list_of_rows_without_y_says_y_is_missing(make):
+    with pytest.raises(
+        ValueError, match=r"target y is None: X is a list of 20 rows, and y must give their 20"
+    ):
+        make().fit(X_GOOD.tolist())
+
+
+def test_blocks_as_lists_are_told_to_be_tuples():
+    blocks = [[X_GOOD[:10], Y_GOOD[:10]], [X_GOOD[10:], Y_GOOD[10:]]]
+    with pytest.raises(ValueError, match=r"X as a list of \[X_block, y_block\] lists.*must be tuples"):
+        linear(compute_log_likelihood=False).fit(blocks)
+
+
+@pytest.mark.parametrize("blocks", [iter([(X_GOOD, LABELS)]), [(X_GOOD, LABELS)]], ids=["iterator", "list"])
+def test_logistic_refuses_chunks_saying_why(blocks):
+    with pytest.raises(
+        TypeError, match=r"BayesianLogisticRegression cannot fit chunked input.*every row in memory"
+    ):
+        logistic().fit(blocks)

@@ -38,6 +38,7 @@ from scipy import stats
 from bayesreg._dims import INTERCEPT_LABEL
 from bayesreg.backend.diagnostics import ConvergenceReport
 from bayesreg.estimators.penalty import Penalty
+from bayesreg.estimators.validation import POSITIVE_FLOAT, PROBABILITY, validate_params
 
 __all__ = ["RidgeComparison", "compare_with_ridge", "find_interval_columns", "interval_columns"]
 
@@ -244,13 +245,23 @@ def compare_with_ridge(
         ``method="map"`` the interval is that of the Laplace approximation (a Gaussian, so its HDI
         is its central interval ``map ± z·sd``).
     map_rtol : float, default 1e-6
-        Tolerance of the MAP = ridge check, relative to ``max(1, max |ridge|)``.
+        Tolerance of the MAP = ridge check, relative to ``max(1, max |ridge|)``; positive and finite.
     z_max : float, default 4.0
-        Largest acceptable ``|posterior_mean − ridge| / mcse`` where the two should be equal.
+        Largest acceptable ``|posterior_mean − ridge| / mcse`` where the two should be equal;
+        positive and finite.
 
     Returns
     -------
     RidgeComparison
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``est`` is not a bayesreg estimator, or a keyword argument is of the wrong type or out of
+        range (the estimators' message: "The 'map_rtol' parameter of compare_with_ridge must be
+        ...").
+    sklearn.exceptions.NotFittedError
+        ``est`` is not fitted.
 
     Examples
     --------
@@ -265,9 +276,19 @@ def compare_with_ridge(
     from sklearn.base import clone
     from sklearn.utils.validation import check_is_fitted
 
+    from bayesreg.estimators.base import BayesianRegressionBase
+
+    if not isinstance(est, BayesianRegressionBase):
+        raise TypeError(
+            "compare_with_ridge compares a fitted bayesreg estimator (BayesianLinearRegression or "
+            f"BayesianLogisticRegression) with its ridge twin; got {type(est).__name__}."
+        )
+    validate_params(
+        "compare_with_ridge",
+        {"hdi_prob": hdi_prob, "map_rtol": map_rtol, "z_max": z_max},
+        {"hdi_prob": PROBABILITY, "map_rtol": POSITIVE_FLOAT, "z_max": POSITIVE_FLOAT},
+    )
     check_is_fitted(est)
-    if not 0 < hdi_prob < 1:
-        raise ValueError(f"hdi_prob must be in (0, 1); got {hdi_prob!r}.")
     penalty = est.penalty()
     ridge = clone(penalty.twin).fit(X, y)
     names = [*est._feature_names(), INTERCEPT_LABEL]

@@ -12,6 +12,7 @@ import numpy as np
 
 from bayesreg._dims import INTERCEPT_LABEL
 from bayesreg._warn import warn_user
+from bayesreg.estimators.validation import BOOLEAN, POSITIVE_INT, PROBABILITY, one_of, validate_params
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -78,6 +79,9 @@ def plot_coefficients(
     """
     from bayesreg.compare import find_interval_columns
 
+    validate_params(
+        "plot_coefficients", {"include_intercept": include_intercept}, {"include_intercept": BOOLEAN}
+    )
     table = comparison.table
     if not include_intercept:
         table = table.drop(index=INTERCEPT_LABEL, errors="ignore")
@@ -404,8 +408,17 @@ def plot_regularization_path(
     """
     from bayesreg.compare import find_interval_columns
 
+    if len(tables) == 0:
+        raise ValueError(
+            "plot_regularization_path needs at least one table (prior_sigma -> table); got none."
+        )
     sigmas = np.array(sorted(tables))
     first = tables[sigmas[0]]
+    validate_params(
+        "plot_regularization_path",
+        {"column": column, "show_hdi": show_hdi, "include_intercept": include_intercept},
+        {"column": one_of(*map(str, first.columns)), "show_hdi": BOOLEAN, "include_intercept": BOOLEAN},
+    )
     terms = [t for t in first.index if include_intercept or t != INTERCEPT_LABEL]
     interval = find_interval_columns(first.columns) if show_hdi else None
     ax = _axes(ax, (6.5, 4.5))
@@ -462,6 +475,9 @@ def plot_path_with_elpd(
     >>> est = BayesianLinearRegression(noise_sigma=1.0, method="exact", draws=200, random_state=0)
     >>> axes = plot_path_with_elpd(regularization_path(est, X, y, [0.1, 1.0, 10.0]))
     """
+    validate_params(
+        "plot_path_with_elpd", {"column": column}, {"column": one_of("ridge", "map", "posterior_mean")}
+    )
     if axes is None:
         import matplotlib.pyplot as plt
 
@@ -551,6 +567,11 @@ def plot_rank_histograms(
     ranks = np.atleast_2d(np.asarray(ranks))
     if n_draws is None:
         raise ValueError("n_draws is needed when ranks is a plain array.")
+    validate_params(
+        "plot_rank_histograms",
+        {"n_draws": n_draws, "n_bins": n_bins, "band": band},
+        {"n_draws": POSITIVE_INT, "n_bins": POSITIVE_INT, "band": PROBABILITY},
+    )
     if (n_draws + 1) % n_bins:
         raise ValueError(f"n_bins={n_bins} must divide n_draws + 1 = {n_draws + 1}.")
     n_sims, n_params = ranks.shape

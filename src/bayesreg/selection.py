@@ -22,6 +22,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from bayesreg.estimators.validation import (
+    BOOLEAN,
+    NON_NEGATIVE_INT,
+    OPTIONAL_POSITIVE_FLOAT,
+    OPTIONAL_POSITIVE_FLOATS,
+    POSITIVE_FLOAT,
+    POSITIVE_FLOATS,
+    POSITIVE_INT,
+    PROBABILITY,
+    RANDOM_STATE,
+    Constraint,
+    one_of,
+    validate_params,
+)
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -34,6 +49,19 @@ __all__ = [
 ]
 
 PARETO_K_BAD = 0.7
+
+# None, or names mapped to ridge α (the ``extra`` rows of compare_prior_scale_choices).
+_OPTIONAL_ALPHAS = Constraint(
+    "None or a mapping of str to floats in the range (0, inf)",
+    lambda v: (
+        v is None
+        or (
+            isinstance(v, Mapping)
+            and all(isinstance(k, str) and POSITIVE_FLOAT.accepts(a) for k, a in v.items())
+        )
+    ),
+    lambda v: isinstance(v, Mapping),
+)
 
 
 def _centred_singular_values(X: np.ndarray, fit_intercept: bool) -> np.ndarray:
@@ -54,6 +82,11 @@ def ridge_effective_dof(X: Any, ridge_alpha: float, *, fit_intercept: bool = Tru
     >>> ridge_effective_dof(np.eye(3), 1.0, fit_intercept=False)
     1.5
     """
+    validate_params(
+        "ridge_effective_dof",
+        {"ridge_alpha": ridge_alpha, "fit_intercept": fit_intercept},
+        {"ridge_alpha": POSITIVE_FLOAT, "fit_intercept": BOOLEAN},
+    )
     d2 = _centred_singular_values(X, fit_intercept) ** 2
     return float(np.sum(d2 / (d2 + ridge_alpha)))
 
@@ -69,6 +102,11 @@ def ridge_alpha_for_dof(X: Any, dof: float, *, fit_intercept: bool = True) -> fl
     """
     from scipy import optimize
 
+    validate_params(
+        "ridge_alpha_for_dof",
+        {"dof": dof, "fit_intercept": fit_intercept},
+        {"dof": POSITIVE_FLOAT, "fit_intercept": BOOLEAN},
+    )
     d2 = _centred_singular_values(X, fit_intercept) ** 2
     rank = int(np.sum(d2 > d2.max() * 1e-12))
     if not 0 < dof < rank:
@@ -108,8 +146,15 @@ class RegularizationPath:
     estimators: dict[float, Any] = field(default_factory=dict, repr=False)
 
     def best_prior_sigma(self, criterion: str = "elpd_loo") -> float:
-        """The ``prior_sigma`` of the path with the largest ``criterion`` column."""
-        return float(self.summary[criterion].idxmax())
+        """The ``prior_sigma`` of the path with the largest ``criterion`` column (a column of ``summary``)."""
+        numeric = [str(c) for c in self.summary.select_dtypes("number").columns]
+        validate_params("best_prior_sigma", {"criterion": criterion}, {"criterion": one_of(*numeric)})
+        values = self.summary[criterion].astype(float)
+        if values.isna().all():
+            raise ValueError(
+                f"No fit of the path has a {criterion!r} (the column is all NaN): choose another criterion."
+            )
+        return float(values.idxmax())
 
     def tables(self) -> dict[float, pd.DataFrame]:
         """``prior_sigma`` -> coefficient table, the input of ``plotting.plot_regularization_path``."""
@@ -198,12 +243,21 @@ def regularization_path(
     1.0
     """
     from bayesreg.compare import compare_with_ridge
+    from bayesreg.estimators.base import BayesianRegressionBase
     from bayesreg.stats.evidence import exact_loo_log_density, log_evidence
     from bayesreg.stats.laplace import logistic_laplace_evidence
 
+    if not isinstance(estimator, BayesianRegressionBase):
+        raise TypeError(
+            "regularization_path needs a bayesreg estimator as its template (e.g. "
+            f"BayesianLinearRegression(noise_sigma=1.0, method='exact')); got {type(estimator).__name__}."
+        )
+    validate_params(
+        "regularization_path",
+        {"prior_sigmas": prior_sigmas, "hdi_prob": hdi_prob, "keep_estimators": keep_estimators},
+        {"prior_sigmas": POSITIVE_FLOATS, "hdi_prob": PROBABILITY, "keep_estimators": BOOLEAN},
+    )
     sigmas = np.unique(np.asarray(prior_sigmas, dtype=float))
-    if sigmas.size == 0 or np.any(sigmas <= 0):
-        raise ValueError(f"prior_sigmas must be positive numbers; got {prior_sigmas!r}.")
     is_linear = hasattr(estimator, "noise_sigma")
     coef_frames, rows, kept = [], [], {}
     for sigma in sigmas:
@@ -264,6 +318,20 @@ def regularization_path(
     return RegularizationPath(coefficients=coefficients, summary=summary, hdi_prob=hdi_prob, estimators=kept)
 
 
+# The keyword arguments of compare_prior_scale_choices, checked with the estimators' message.
+_CHOICE_CONSTRAINTS = {
+    "noise_sigma": OPTIONAL_POSITIVE_FLOAT,
+    "prior_sigmas": OPTIONAL_POSITIVE_FLOATS,
+    "prior_sigma_prior": OPTIONAL_POSITIVE_FLOAT,
+    "fit_intercept": BOOLEAN,
+    "extra": _OPTIONAL_ALPHAS,
+    "draws": NON_NEGATIVE_INT,
+    "tune": NON_NEGATIVE_INT,
+    "chains": POSITIVE_INT,
+    "random_state": RANDOM_STATE,
+}
+
+
 def _ridge_cv_alpha(X: np.ndarray, y: np.ndarray, alphas: np.ndarray, fit_intercept: bool) -> float:
     from sklearn.linear_model import RidgeCV
 
@@ -282,7 +350,7 @@ def compare_prior_scale_choices(
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
-    random_state: int | None = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> pd.DataFrame:
     """The prior sd σ (and ridge α) chosen four ways, on one noise scale, in one table.
 
@@ -339,6 +407,18 @@ def compare_prior_scale_choices(
     from bayesreg.estimators.linear import BayesianLinearRegression
     from bayesreg.stats.evidence import empirical_bayes, exact_loo_log_density
 
+    arguments = {
+        "noise_sigma": noise_sigma,
+        "prior_sigmas": prior_sigmas,
+        "prior_sigma_prior": prior_sigma_prior,
+        "fit_intercept": fit_intercept,
+        "extra": extra,
+        "draws": draws,
+        "tune": tune,
+        "chains": chains,
+        "random_state": random_state,
+    }
+    validate_params("compare_prior_scale_choices", arguments, _CHOICE_CONSTRAINTS)
     Xv = np.asarray(X, dtype=float)
     yv = np.asarray(y, dtype=float)
     eb = empirical_bayes(Xv, yv, noise_sigma=noise_sigma, fit_intercept=fit_intercept)

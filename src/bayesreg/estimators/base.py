@@ -5,11 +5,19 @@ methods below): ``_build_model`` (the PyMC model, optionally whitened), ``_point
 of draws, ``penalty`` (the scikit-learn twin of its MAP), and its own ``fit`` and ``predict``.
 Every subclass is registered by name, so that saved fits find their class. PyMC is imported only
 inside ``fit``.
+
+A fit that raises leaves the estimator exactly unfitted: the base class wraps every subclass's
+``fit`` (:func:`_unfitted_if_it_fails`) so that any exception, ``KeyboardInterrupt`` included,
+removes every fitted attribute before it propagates, whatever step failed. Nothing of the failed
+fit, nor of an earlier successful one, survives: ``check_is_fitted`` raises ``NotFittedError``,
+``save`` refuses, and the parameters are as they were set.
 """
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,24 +27,59 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from bayesreg._dims import FEATURE_DIM, OBS_DIM
 from bayesreg._warn import warn_user
+from bayesreg.estimators.chunks import is_chunked_input
 from bayesreg.estimators.penalty import Penalty
 from bayesreg.estimators.prior_scale import prior_scale_problem
 from bayesreg.estimators.registry import register
-from bayesreg.estimators.validation import COMMON_CONSTRAINTS, check_feature_frame, validate_params
+from bayesreg.estimators.validation import (
+    BOOLEAN,
+    COMMON_CONSTRAINTS,
+    FINITE_FLOAT,
+    Constraint,
+    check_feature_frame,
+    instance_of,
+    validate_params,
+)
 from bayesreg.exceptions import OptimizerWarning, PriorScaleWarning
 
 if TYPE_CHECKING:
     from bayesreg.backend.diagnostics import ConvergenceReport
 
+# What one fitted attribute must be: an array of this shape, or a value meeting this constraint.
+FittedSpec = tuple[int, ...] | Constraint
+
+
+def _unfitted_if_it_fails(fit: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``fit`` so that, if it raises, the estimator is left exactly unfitted, then re-raise."""
+    if getattr(fit, "_unfitted_if_it_fails", False):
+        return fit
+
+    @functools.wraps(fit)
+    def fit_or_unfit(self: BayesianRegressionBase, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:  # KeyboardInterrupt in the sampler too: no half-fitted estimator
+            self._reset_fitted_state()
+            raise
+
+    setattr(fit_or_unfit, "_unfitted_if_it_fails", True)  # noqa: B010 (a function attribute)
+    return fit_or_unfit
+
 
 class BayesianRegressionBase(BaseEstimator, ABC):
-    """Shared machinery; not part of the public API."""
+    """Shared machinery; not part of the public API.
+
+    Every subclass's ``fit`` is wrapped so that a fit that raises leaves the estimator exactly
+    unfitted (see the module docstring).
+    """
 
     _constraints: dict = COMMON_CONSTRAINTS
     # Internal sampler coordinates, dropped from the posterior users see.
     _internal_vars = ("z", "intercept_centered")
     # Fitted state that does not end in "_" (predict needs it): forgotten on refit, saved by save.
     _private_fitted_attrs: tuple[str, ...] = ("_map_result", "_x_mean")
+    # Fitted attributes of _fitted_layout that some fits lack (no string column names).
+    _optional_fitted_attrs: tuple[str, ...] = ("feature_names_in_",)
 
     # Fitted attributes that are None for some methods (declared only: no class-level value).
     idata_: xr.DataTree | None
@@ -44,6 +87,8 @@ class BayesianRegressionBase(BaseEstimator, ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "fit" in cls.__dict__:  # setattr: mypy refuses assignments to a method
+            setattr(cls, "fit", _unfitted_if_it_fails(cls.__dict__["fit"]))  # noqa: B010
         register(cls)
 
     # --- the subclass contract -------------------------------------------------------------------
@@ -74,6 +119,24 @@ class BayesianRegressionBase(BaseEstimator, ABC):
 
     def _validate_params(self) -> None:
         validate_params(type(self).__name__, self.get_params(deep=False), self._constraints)
+
+    def _check_method_options(self) -> None:
+        """Checks of parameters taken together, which ``fit`` (and ``load``) make; none by default."""
+
+    def _is_chunked(self, X: Any, y: Any, *, accepts_chunks: bool) -> bool:
+        """Whether ``fit(X, y)`` got chunked input; refuse, saying what is wrong, what fit cannot read."""
+        name = type(self).__name__
+        chunked = is_chunked_input(X, y)
+        if chunked and not accepts_chunks:
+            raise TypeError(
+                f"{name} cannot fit chunked input (an iterator or list of (X, y) blocks, or Dask "
+                "collections): its likelihood has no sufficient statistics, so it needs every row in "
+                "memory. Pass X and y as arrays (e.g. numpy.vstack the X blocks and "
+                "numpy.concatenate the y blocks); only BayesianLinearRegression fits chunks."
+            )
+        if not chunked and y is None:
+            raise ValueError(_missing_y_message(name, X, accepts_chunks))
+        return chunked
 
     def _reset_fitted_state(self) -> None:
         """Forget every result of an earlier fit, so a failed refit cannot leave a mixture."""
@@ -112,6 +175,28 @@ class BayesianRegressionBase(BaseEstimator, ABC):
         if names is not None:
             return [str(n) for n in names]
         return [f"x{i}" for i in range(self.n_features_in_)]
+
+    def _fitted_layout(self) -> dict[str, FittedSpec]:
+        """Every attribute a fit with these parameters leaves: an array's shape, or a constraint.
+
+        Given ``n_features_in_``; ``load`` checks a saved fit against it (``feature_names_in_`` is
+        there only when X had string column names).
+        """
+        p = self.n_features_in_
+        sampled = self.method != "map"
+        return {
+            "coef_": (p,),
+            "coef_sd_": (p,),
+            "map_coef_": (p,),
+            "_x_mean": (p,),
+            "feature_names_in_": (p,),
+            "intercept_": FINITE_FLOAT,
+            "map_intercept_": FINITE_FLOAT,
+            "map_converged_": BOOLEAN,
+            "_map_result": instance_of("MapResult", optional=self.method == "exact"),
+            "idata_": instance_of("DataTree", optional=not sampled),
+            "convergence_": instance_of("ConvergenceReport", optional=self.method != "mcmc"),
+        }
 
     @property
     def _output_vars(self) -> list[str]:
@@ -259,7 +344,10 @@ class BayesianRegressionBase(BaseEstimator, ABC):
     def save(self, path: Any, *, overwrite: bool = False) -> None:
         """Write this fitted estimator to one netCDF file, atomically (see the persistence module).
 
-        Raises ``FileExistsError`` if ``path`` exists, unless ``overwrite=True``.
+        Raises ``FileExistsError`` if ``path`` exists, unless ``overwrite=True``; ``NotFittedError``
+        if the estimator is not fitted (also after a failed fit); and an ``OSError`` naming the
+        folder (``FileNotFoundError``, ``NotADirectoryError``, ``PermissionError``) when the folder
+        of ``path`` is missing, not a folder or not writable.
         """
         from bayesreg.estimators.persistence import save_estimator
 
@@ -269,8 +357,40 @@ class BayesianRegressionBase(BaseEstimator, ABC):
     def load(cls, path: Any) -> BayesianRegressionBase:
         """Read an estimator written by :meth:`save`; it predicts exactly what the saved one did.
 
-        Raises ``ValueError`` when ``path`` is not such a file or holds another estimator class.
+        Raises ``ValueError`` when ``path`` is not such a file, holds another estimator class, or
+        holds a fit that ``fit`` could not have made (a parameter out of range, a missing fitted
+        attribute, an array whose shape disagrees with ``n_features_in_``); the message names the
+        file and the field.
         """
         from bayesreg.estimators.persistence import load_estimator
 
         return load_estimator(path, expected_class=cls)
+
+
+def _missing_y_message(name: str, X: Any, accepts_chunks: bool) -> str:
+    """What is wrong with ``fit(X)`` without y, for X that is not chunked input."""
+    chunks = (
+        "; chunked input is an iterator (or list) of (X_block, y_block) tuples, with y left out"
+        if accepts_chunks
+        else ""
+    )
+    if isinstance(X, list | tuple) and len(X) == 0:
+        return (
+            f"{name}.fit got an empty X ({X!r}) and no y: there are no rows to fit. Pass X of shape "
+            f"(n_samples, n_features) and y of shape (n_samples,){chunks}."
+        )
+    if accepts_chunks and isinstance(X, list | tuple) and all(_is_list_pair(item) for item in X):
+        return (
+            f"{name}.fit got X as a {type(X).__name__} of [X_block, y_block] lists and no y: blocks "
+            "must be tuples (X_block, y_block), e.g. [tuple(block) for block in blocks]."
+        )
+    if isinstance(X, list | tuple):
+        return (
+            f"{name} requires y to be passed, but the target y is None: X is a {type(X).__name__} of "
+            f"{len(X)} rows, and y must give their {len(X)} targets{chunks}."
+        )
+    return f"{name} requires y to be passed, but the target y is None: pass y, the targets of X{chunks}."
+
+
+def _is_list_pair(item: Any) -> bool:
+    return isinstance(item, list) and len(item) == 2 and len(getattr(item[0], "shape", ())) > 0

@@ -9,10 +9,16 @@ import numpy as np
 from sklearn.base import RegressorMixin
 
 from bayesreg import priors
-from bayesreg.estimators.base import BayesianRegressionBase
-from bayesreg.estimators.chunks import BlockStream, is_chunked_input
+from bayesreg.estimators.base import BayesianRegressionBase, FittedSpec
+from bayesreg.estimators.chunks import BlockStream
 from bayesreg.estimators.penalty import Penalty
-from bayesreg.estimators.validation import LINEAR_CONSTRAINTS
+from bayesreg.estimators.validation import (
+    LINEAR_CONSTRAINTS,
+    NONE,
+    POSITIVE_FLOAT,
+    check_sums_of_squares,
+    instance_of,
+)
 from bayesreg.stats.conjugate import posterior_from_stats
 from bayesreg.stats.evidence import find_hyperparameter_mode
 from bayesreg.stats.suffstats import SufficientStats, stats_from_blocks, sufficient_stats
@@ -168,6 +174,15 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         -------
         self
 
+        Raises
+        ------
+        ValueError, TypeError
+            On a bad parameter or bad input, each naming what is wrong (X or y, the parameter,
+            the block). Whatever fails, and at whatever step, the estimator is then left exactly
+            unfitted, as scikit-learn users expect after a failed ``fit``: every fitted attribute,
+            of this fit and of any earlier one, is removed, so ``check_is_fitted`` raises
+            ``NotFittedError`` and ``save`` refuses. The parameters are kept as set.
+
         Examples
         --------
         >>> import numpy as np
@@ -183,13 +198,15 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self._validate_params()
         self._reset_fitted_state()
         self._check_method_options()
-        if is_chunked_input(X, y):
+        if self._is_chunked(X, y, accepts_chunks=True):
             stats = self._stats_from_chunks(X, y)
             X = y = None  # the rows are gone: no observed_data or log_likelihood groups
         else:
             X, y = self._validate_training_data(X, y, y_numeric=True)
-            stats = sufficient_stats(X, y, fit_intercept=self.fit_intercept)
-        data = _LinearData(stats, self._noise_prior_sigma(stats))  # may refuse y: before fitted attrs
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is named just below
+                stats = sufficient_stats(X, y, fit_intercept=self.fit_intercept)
+        self._check_stats_finite(stats)
+        data = _LinearData(stats, self._noise_prior_sigma(stats))
         y_sd = float(np.sqrt(stats.y_var))
         self._warn_if_prior_scale_mismatched(
             np.sqrt(np.diag(stats.xtx) / stats.n), y_sd, f"sd(y) = {y_sd:.3g}"
@@ -221,6 +238,15 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
                 "method='exact' needs a fixed prior sd: with prior_sigma_prior the posterior is a "
                 "mixture over prior_sigma, not closed-form. Use method='mcmc' (or prior_sigma_prior=None)."
             )
+
+    def _fitted_layout(self) -> dict[str, FittedSpec]:
+        closed_form = self.noise_sigma is not None and self.prior_sigma_prior is None
+        sigmas = ("noise_sigma_", "prior_sigma_", "map_noise_sigma_", "map_prior_sigma_")
+        return (
+            super()._fitted_layout()
+            | dict.fromkeys(sigmas, POSITIVE_FLOAT)
+            | {"exact_posterior_": instance_of("GaussianPosterior") if closed_form else NONE}
+        )
 
     def _build_model(self, data: _LinearData, whitening=None):
         from bayesreg.backend.model import build_linear_model
@@ -276,10 +302,24 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
             float(post["noise_sigma"].mean()) if self.noise_sigma is None else float(self.noise_sigma)
         )
 
+    def _check_stats_finite(self, stats: SufficientStats) -> None:
+        """Name X or y when their values are finite but overflow float64 once squared."""
+        check_sums_of_squares("X", np.diag(stats.xtx), self._feature_names())
+        check_sums_of_squares("y", np.array([stats.y_var, stats.yty]))
+        parts = (stats.x_mean, stats.y_mean, stats.xty, stats.r_factor, stats.qty)
+        if not all(np.all(np.isfinite(part)) for part in parts):
+            raise ValueError(
+                "The cross-products of X and y overflow float64 although each is finite: rescale X "
+                "and y (e.g. change their units, or standardise them)."
+            )
+
     def _noise_prior_sigma(self, stats: SufficientStats) -> float:
+        """The scale of the noise prior: ``noise_prior_sigma``, or sd(y) when that is None."""
+        sd = float(np.sqrt(stats.y_var))
+        if self.noise_sigma is None:
+            _check_y_spread(stats)
         if self.noise_prior_sigma is not None:
             return float(self.noise_prior_sigma)
-        sd = float(np.sqrt(stats.y_var))
         if self.noise_sigma is None and not sd > 0:
             raise ValueError(
                 f"y is constant (n_samples={stats.n}), so its sd cannot set the scale of the "
@@ -296,7 +336,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
                 "to fit on chunks, or pass X and y as arrays."
             )
         stream = BlockStream.from_input(X, y)
-        stats = stats_from_blocks(stream, fit_intercept=self.fit_intercept)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is named by the caller
+            stats = stats_from_blocks(stream, fit_intercept=self.fit_intercept)
         self.n_features_in_ = stream.n_features
         if stream.feature_names is not None:
             self.feature_names_in_ = stream.feature_names
@@ -426,3 +467,20 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
+
+
+def _check_y_spread(stats: SufficientStats) -> None:
+    """Refuse a y that varies (it is not constant) by too little for its squares: they underflow.
+
+    A learned noise sd needs the residual sum of squares; below about 1e-154 the squares of y's
+    deviations fall under the smallest normal float64 (y of magnitude 1e-200 has ``y_var == 0``),
+    which must not be mistaken for a constant y.
+    """
+    tiny = float(np.finfo(np.float64).tiny)
+    if stats.y_range > 0 and not stats.y_var >= tiny:
+        factor = 10.0 ** -np.floor(np.log10(stats.y_range))
+        raise ValueError(
+            f"Input y varies only by {stats.y_range:.3g} (max - min): its squared deviations "
+            f"underflow float64 (they fall below {tiny:.3g}), so the noise sd cannot be learned "
+            f"from it. Rescale y (e.g. multiply it by {factor:.0e}), or give a known noise_sigma."
+        )

@@ -11,9 +11,15 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from bayesreg import priors
-from bayesreg.estimators.base import BayesianRegressionBase
+from bayesreg.estimators.base import BayesianRegressionBase, FittedSpec
 from bayesreg.estimators.penalty import Penalty
-from bayesreg.estimators.validation import LOGISTIC_CONSTRAINTS
+from bayesreg.estimators.validation import (
+    LOGISTIC_CONSTRAINTS,
+    Constraint,
+    check_labels,
+    check_sums_of_squares,
+    sums_of_squares,
+)
 
 __all__ = ["BayesianLogisticRegression"]
 
@@ -91,16 +97,36 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         self.sample_kwargs = sample_kwargs
         self.compute_log_likelihood = compute_log_likelihood
 
-    def fit(self, X: Any, y: Any) -> BayesianLogisticRegression:
+    def fit(self, X: Any, y: Any = None) -> BayesianLogisticRegression:
         """Fit the model to ``X`` (n_samples, n_features) and binary labels ``y``.
+
+        Unlike :class:`~bayesreg.BayesianLinearRegression`, it needs every row in memory: chunked
+        input is refused.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Two distinct labels of one type (no None).
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError, TypeError
+            On a bad parameter or bad input, each naming what is wrong. Whatever fails, and at
+            whatever step, the estimator is then left exactly unfitted, as scikit-learn users expect
+            after a failed ``fit``: every fitted attribute, of this fit and of any earlier one
+            (``classes_`` included), is removed, so ``check_is_fitted`` raises ``NotFittedError``
+            and ``save`` refuses. The parameters are kept as set.
         """
         self._validate_params()
         self._reset_fitted_state()
+        self._is_chunked(X, y, accepts_chunks=False)
         X, y = self._validate_training_data(X, y, y_numeric=False)
+        check_labels(y)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         if self.classes_.size != 2:
@@ -111,6 +137,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
                 "target (multinomial models are not supported)."
             )
         y01 = (y == self.classes_[1]).astype(np.int64)
+        check_sums_of_squares("X", sums_of_squares(X, centred=self.fit_intercept), self._feature_names())
         self._warn_if_prior_scale_mismatched(X.std(axis=0), 1.0, "one logit")
         self._x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
         self.idata_ = None
@@ -119,6 +146,13 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         if self.method == "mcmc":
             self._fit_sampled((X, y01), map_result)
         return self
+
+    def _fitted_layout(self) -> dict[str, FittedSpec]:
+        two_labels = Constraint(
+            "an array of two distinct labels",
+            lambda v: isinstance(v, np.ndarray) and v.shape == (2,) and bool(v[0] != v[1]),
+        )
+        return super()._fitted_layout() | {"classes_": two_labels}
 
     def _build_model(self, data: tuple[np.ndarray, np.ndarray], whitening=None):
         from bayesreg.backend.model import build_logistic_model

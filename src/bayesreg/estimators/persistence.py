@@ -10,7 +10,14 @@ The file is an :class:`xarray.DataTree` written with the h5netcdf engine:
 * ``/fitted/<name>``: one group per result object (the MAP and its Laplace covariance, the exact
   Gaussian posterior, the convergence report), their arrays as variables and scalars as JSON;
 * ``/fitted/idata_``: the posterior DataTree as the sampler left it (posterior, sample_stats,
-  observed_data, log_likelihood).
+  observed_data, log_likelihood). Object variables of strings and None (nutpie's per-draw
+  ``divergence_message``) are stored as strings, None as ``""`` (or another string absent from
+  the variable) named in the variable's ``bayesreg_none_as`` attribute, so that load gives back
+  None (netCDF has no None: unmarked, it would come back as NaN).
+
+Loading checks what it reads (:mod:`bayesreg.estimators.loaded_state`): the parameters with the
+constraints ``fit`` uses, and every fitted attribute for its presence and its shape against
+``n_features_in_``; a file that fails is refused with a ``ValueError`` naming it and the field.
 
 Nothing in the file is executed on load: classes are looked up in the registry that the estimators'
 base class fills (:mod:`bayesreg.estimators.registry`), never imported by name, so a file can only ever
@@ -46,6 +53,7 @@ import numpy as np
 import xarray as xr
 
 from bayesreg._warn import warn_user
+from bayesreg.estimators.loaded_state import check_loaded
 from bayesreg.estimators.registry import estimator_class
 
 __all__ = ["FORMAT_MARKER", "FORMAT_VERSION", "load_estimator", "save_estimator", "saved_versions"]
@@ -56,6 +64,7 @@ _ENGINE: Final = "h5netcdf"  # Final keeps its Literal type for to_netcdf's engi
 _FITTED = "fitted"
 _ARRAYS = f"{_FITTED}/arrays"
 _DTYPE_ATTR = "bayesreg_dtype"
+_NONE_ATTR = "bayesreg_none_as"  # on a string variable of a DataTree group: this string was None
 _LIBRARIES = ("pymc", "arviz", "numpy", "scikit-learn", "xarray", "scipy")
 
 
@@ -193,6 +202,51 @@ def _decode_result(node: xr.DataTree) -> Any:
     return cls(**kwargs)
 
 
+def _is_str_or_none(var: xr.DataArray) -> bool:
+    return var.dtype == object and all(v is None or isinstance(v, str) for v in var.values.ravel())
+
+
+def _none_as_string(var: xr.DataArray) -> xr.Variable:
+    """Strings, None written as ``""`` (or, if ``""`` occurs, a string that does not), recorded."""
+    strings = {v for v in var.values.ravel() if v is not None}
+    none_as = ""
+    while none_as in strings:
+        none_as += "<None>"
+    flat = [none_as if v is None else v for v in var.values.ravel()]
+    values = np.array(flat, dtype=object).reshape(var.shape)
+    return xr.Variable(var.dims, values, attrs=var.attrs | {_NONE_ATTR: none_as})
+
+
+def _string_as_none(var: xr.DataArray) -> xr.Variable:
+    none_as = str(var.attrs[_NONE_ATTR])
+    strings = np.array([str(v) for v in np.asarray(var.values).ravel()], dtype=object).reshape(var.shape)
+    attrs = {k: v for k, v in var.attrs.items() if k != _NONE_ATTR}
+    restored = xr.Variable(var.dims, strings, attrs=attrs)
+    # In place: xarray turns None into NaN when it builds a variable from an object array.
+    restored.values[strings == none_as] = None
+    return restored
+
+
+def _encode_none_strings(tree: xr.DataTree) -> xr.DataTree:
+    """A copy of ``tree`` whose object variables of str and None are strings, None as a marked one."""
+    out = tree.copy()
+    for node in out.subtree:
+        ds = node.to_dataset(inherit=False)
+        marked = {name: _none_as_string(var) for name, var in ds.data_vars.items() if _is_str_or_none(var)}
+        if marked:
+            node.dataset = ds.assign(marked)
+    return out
+
+
+def _decode_none_strings(tree: xr.DataTree) -> None:
+    """Inverse of :func:`_encode_none_strings`, in place: the marked strings become None again."""
+    for node in tree.subtree:
+        ds = node.to_dataset(inherit=False)
+        marked = {name: _string_as_none(var) for name, var in ds.data_vars.items() if _NONE_ATTR in var.attrs}
+        if marked:
+            node.dataset = ds.assign(marked)
+
+
 def _library_versions() -> dict[str, str]:
     from bayesreg._version import __version__
 
@@ -226,7 +280,7 @@ def _to_tree(est: Any) -> xr.DataTree:
     groups: dict[str, xr.DataTree] = {}
     for name, value in _fitted_attributes(est).items():
         if isinstance(value, xr.DataTree):
-            groups[name] = value
+            groups[name] = _encode_none_strings(value)
         elif type(value).__name__ in results and isinstance(value, results[type(value).__name__]):
             groups[name] = _encode_result(value)
         elif isinstance(value, np.ndarray):
@@ -269,6 +323,9 @@ def save_estimator(est: Any, path: str | os.PathLike, *, overwrite: bool = False
     ------
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
+    FileNotFoundError, NotADirectoryError, PermissionError, OSError
+        The folder of ``path`` does not exist, is not a folder, or cannot be written; the message
+        names the folder.
     ValueError
         A parameter (e.g. a ``sample_kwargs`` entry) cannot be stored as JSON.
 
@@ -301,10 +358,7 @@ def save_estimator(est: Any, path: str | os.PathLike, *, overwrite: bool = False
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it.")
     tree = _to_tree(est)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _temporary_file_beside(path)
     try:
         tree.to_netcdf(tmp, engine=_ENGINE)
         with open(tmp, "rb+") as handle:
@@ -327,6 +381,25 @@ def save_estimator(est: Any, path: str | os.PathLike, *, overwrite: bool = False
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _temporary_file_beside(path: Path) -> Path:
+    """A new empty hidden file in the folder of ``path``; errors name that folder, not the file."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        if directory.exists():
+            raise NotADirectoryError(f"Cannot save to {path}: {directory} is not a folder.")
+        raise FileNotFoundError(
+            f"Cannot save to {path}: the folder {directory} does not exist; create it first "
+            "(e.g. pathlib.Path(folder).mkdir(parents=True))."
+        )
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        message = f"Cannot save to {path}: cannot create a file in the folder {directory} ({exc.strerror})."
+        raise (OSError(exc.errno, message) if exc.errno else OSError(message)) from None
+    os.close(fd)
+    return Path(tmp_name)
 
 
 # --- loading --------------------------------------------------------------------------------------
@@ -382,7 +455,10 @@ def load_estimator(path: str | os.PathLike, expected_class: type | None = None) 
         ``path`` does not exist.
     ValueError
         ``path`` is not a bayesreg estimator file (another format, a truncated file, an unknown
-        format version) or holds another class than ``expected_class``.
+        format version), holds another class than ``expected_class``, or holds a fit that ``fit``
+        could not have made: a parameter out of the range ``fit`` accepts (e.g. a negative
+        ``prior_sigma``), a missing fitted attribute, or an array whose shape disagrees with
+        ``n_features_in_``. The message names the file and the field.
 
     Examples
     --------
@@ -424,6 +500,10 @@ def load_estimator(path: str | os.PathLike, expected_class: type | None = None) 
         est = _from_tree(tree, cls)
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path} is a damaged bayesreg estimator file: {type(exc).__name__}: {exc}") from exc
+    try:
+        check_loaded(est)
+    except ValueError as exc:
+        raise ValueError(f"{path} holds a fit that {class_name}.fit could not have made: {exc}.") from exc
     _warn_if_written_by_another_version(path, attrs)
     return est
 
@@ -465,6 +545,7 @@ def _from_tree(tree: xr.DataTree, cls: type) -> Any:
         else:
             idata = node.copy()
             idata.orphan()
+            _decode_none_strings(idata)
             setattr(est, name, idata)
     return est
 

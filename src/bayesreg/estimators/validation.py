@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,9 @@ __all__ = [
     "LOGISTIC_CONSTRAINTS",
     "Constraint",
     "check_feature_frame",
+    "check_labels",
+    "check_sums_of_squares",
+    "sums_of_squares",
     "validate_params",
 ]
 
@@ -66,6 +69,52 @@ RANDOM_STATE = Constraint(
     _is_int,
 )
 OPTIONAL_DICT = Constraint("None or a dict", lambda v: v is None or isinstance(v, Mapping))
+NONE = Constraint("None", lambda v: v is None)
+FINITE_FLOAT = Constraint("a finite float", lambda v: _is_real(v) and math.isfinite(v), _is_real)
+# NaN fails both comparisons, so it is refused like any number outside (0, 1).
+PROBABILITY = Constraint("a float in the range (0, 1)", lambda v: _is_real(v) and 0 < v < 1, _is_real)
+
+
+def _real_items(value: Any) -> list | None:
+    """The items of a 1-D sequence (list, tuple, array, Series) of real numbers, else None."""
+    if isinstance(value, str | bytes):
+        return None
+    if isinstance(value, np.ndarray) or hasattr(value, "to_numpy"):
+        arr = np.asarray(value)
+        items = list(arr) if arr.ndim == 1 else None
+    elif isinstance(value, Sequence):
+        items = list(value)
+    else:
+        return None
+    if items is None or not all(_is_real(v) for v in items):
+        return None
+    return items
+
+
+def _positive_floats(value: Any) -> bool:
+    items = _real_items(value)
+    return items is not None and len(items) > 0 and all(POSITIVE_FLOAT.accepts(x) for x in items)
+
+
+POSITIVE_FLOATS = Constraint(
+    "a non-empty 1-D sequence of floats in the range (0, inf)",
+    _positive_floats,
+    lambda v: _real_items(v) is not None,
+)
+OPTIONAL_POSITIVE_FLOATS = Constraint(
+    f"None or {POSITIVE_FLOATS.description}",
+    lambda v: v is None or POSITIVE_FLOATS.accepts(v),
+    lambda v: _real_items(v) is not None,
+)
+
+
+def instance_of(*class_names: str, optional: bool = False) -> Constraint:
+    """A constraint accepting instances of the named classes (by name, so nothing is imported)."""
+    names = " or ".join(f"a {n}" for n in class_names)
+    return Constraint(
+        f"None or {names}" if optional else names,
+        lambda v: (optional and v is None) or any(c.__name__ in class_names for c in type(v).__mro__),
+    )
 
 
 def one_of(*options: str) -> Constraint:
@@ -123,6 +172,76 @@ def validate_params(owner: str, params: Mapping[str, Any], constraints: Mapping[
             f"The {name!r} parameter of {owner} must be {constraint.description}. Got {value!r} instead."
         )
         raise (ValueError if constraint.right_kind(value) else TypeError)(message)
+
+
+def check_sums_of_squares(name: str, sums_of_squares: Any, column_names: list[str] | None = None) -> None:
+    """Refuse finite data whose sums of squares overflow float64, naming the array and its columns.
+
+    The values passed the finiteness check, but the fit works with their squares (``XᵀX``, the
+    residual sum of squares); above about 1e154 those are infinite and every later step would fail
+    with a message about infinities the user never gave.
+
+    Examples
+    --------
+    >>> check_sums_of_squares("X", np.array([1.0, np.inf]), ["a", "b"])
+    Traceback (most recent call last):
+    ...
+    ValueError: Input X (column ['b']) has values too large for float64 arithmetic: ... Rescale X ...
+    """
+    bad = np.flatnonzero(~np.isfinite(np.atleast_1d(sums_of_squares)))
+    if bad.size == 0:
+        return
+    where = ""
+    if column_names is not None:
+        shown = [column_names[i] for i in bad[:10]]
+        where = f" (column{'s' if bad.size > 1 else ''} {shown}{' ...' if bad.size > 10 else ''})"
+    raise ValueError(
+        f"Input {name}{where} has values too large for float64 arithmetic: they are finite, but their "
+        f"squares overflow to infinity. Rescale {name} (e.g. change its units, or standardise it with "
+        "sklearn.preprocessing.StandardScaler)."
+    )
+
+
+def sums_of_squares(values: np.ndarray, *, centred: bool) -> np.ndarray:
+    """Column sums of squares of a finite 2-D array (about the column means when ``centred``).
+
+    Overflow gives ``inf`` silently, for :func:`check_sums_of_squares` to report.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = values - values.mean(axis=0) if centred else values
+        return np.einsum("ij,ij->j", a, a)
+
+
+def check_labels(y: np.ndarray) -> None:
+    """Refuse missing labels (None) and labels of types that cannot be compared, naming y.
+
+    scikit-learn's own checks sort the labels first and fail inside ``np.unique`` with
+    "'<' not supported between instances of 'NoneType' and 'str'".
+
+    Examples
+    --------
+    >>> check_labels(np.array(["yes", None, "no"], dtype=object))
+    Traceback (most recent call last):
+    ...
+    ValueError: Input y has missing labels (None) at rows [1]: every row needs one of the two ...
+    """
+    if y.dtype != object:
+        return
+    missing = np.flatnonzero([v is None for v in y])
+    if missing.size:
+        rows = f"{missing[:10].tolist()}{' ...' if missing.size > 10 else ''}"
+        raise ValueError(
+            f"Input y has missing labels (None) at rows {rows}: every row needs one of the two "
+            "class labels. Drop those rows or fill them in."
+        )
+    try:
+        np.unique(y)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in y})
+        raise ValueError(
+            f"Input y mixes labels of types {kinds}, which cannot be compared with each other: use "
+            "labels of one type (e.g. all str, with y.astype(str))."
+        ) from None
 
 
 def check_feature_frame(X: Any) -> None:

@@ -70,6 +70,9 @@ class SufficientStats:
     y_var : float
         The variance of y about its mean (``numpy.var(y)``), whether or not the model centres: it
         sets the default scale of the noise prior.
+    y_range : float
+        ``max(y) − min(y)``: zero exactly when y is constant, which ``y_var`` cannot tell when the
+        squares of a varying y underflow (y of magnitude 1e-200 has ``y_var == 0.0``).
 
     Notes
     -----
@@ -90,6 +93,7 @@ class SufficientStats:
     r_factor: np.ndarray
     qty: np.ndarray
     y_var: float
+    y_range: float
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,8 @@ class _Reduced:
     mean: np.ndarray  # column means of [X | y], always tracked (y's sets y_var)
     r: np.ndarray  # (min(rows, p + 1), p + 1), upper triangular
     y_m2: float  # Σ (y − ȳ)²
+    y_min: float
+    y_max: float
 
 
 def _r_factor(a: np.ndarray) -> np.ndarray:
@@ -127,7 +133,7 @@ def _reduce_block(X: np.ndarray, y: np.ndarray, fit_intercept: bool) -> _Reduced
     np.subtract(X, shift[:p], out=a[:, :p])
     np.subtract(y, shift[p], out=a[:, p])
     y_m2 = float(np.sum((a[:, p] if fit_intercept else y - mean[p]) ** 2))
-    return _Reduced(n=m, mean=mean, r=_r_factor(a), y_m2=y_m2)
+    return _Reduced(n=m, mean=mean, r=_r_factor(a), y_m2=y_m2, y_min=float(y.min()), y_max=float(y.max()))
 
 
 def _merge(a: _Reduced, b: _Reduced, fit_intercept: bool) -> _Reduced:
@@ -143,6 +149,8 @@ def _merge(a: _Reduced, b: _Reduced, fit_intercept: bool) -> _Reduced:
         mean=a.mean + delta * (b.n / n),
         r=_r_factor(stacked),
         y_m2=a.y_m2 + b.y_m2 + weight * delta[-1] ** 2,
+        y_min=min(a.y_min, b.y_min),
+        y_max=max(a.y_max, b.y_max),
     )
 
 
@@ -207,6 +215,7 @@ class StatsAccumulator:
             r_factor=r_factor,
             qty=qty,
             y_var=total.y_m2 / total.n,
+            y_range=total.y_max - total.y_min,
         )
 
 
