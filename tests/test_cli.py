@@ -7,9 +7,12 @@ real values (MAP = ridge in the written CSV, exit codes against the report's ver
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -82,7 +85,8 @@ def test_help_does_not_import_pymc():
         "import sys\nfrom bayesreg.app.cli import main\nrc = main(['run', '--help'])\n"
         "assert 'pymc' not in sys.modules and 'arviz' not in sys.modules, 'heavy import'\nsys.exit(rc)"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    # The timeout is a bound for a loaded machine, not a speed claim (60 s was within its reach).
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "--force" in proc.stdout and "exit codes" in proc.stdout
 
@@ -192,6 +196,39 @@ def test_bad_spec_gives_one_line_and_exit_2(tmp_path, capsys, case, command):
     assert not out.exists()
 
 
+# Data that `validate` passed and `run` then failed on with exit 3, or that got a wrong cause (issue 16).
+DATA_PROBLEMS = {
+    "inf in a feature": (
+        "a,y\n1,2\ninf,3\n2,4\n",
+        "[preprocessing]\nstandardize = false\n",
+        "the data has infinite values (inf, or numbers beyond the float64 range such as 1e400) in "
+        "columns ['a']; drop or fix those rows first",
+    ),
+    "inf in the target": (
+        "a,y\n1,2\n3,inf\n2,4\n",
+        "",
+        "the data has infinite values (inf, or numbers beyond the float64 range such as 1e400) in "
+        "columns ['y']; drop or fix those rows first",
+    ),
+    "header only": ("a,y\n", "", "data.csv {csv} has a header (a, y) but no data rows"),
+}
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+@pytest.mark.parametrize("case", list(DATA_PROBLEMS))
+def test_data_problems_stop_validate_and_run_alike(tmp_path, capsys, case, command):
+    csv_text, extra, message = DATA_PROBLEMS[case]
+    csv = tmp_path / "d.csv"
+    csv.write_text(csv_text)
+    model = '[model]\nnoise_sigma = 1.0\n[sampler]\nmethod = "map"\n'
+    spec = write_spec(tmp_path, f'[data]\ncsv = "d.csv"\ntarget = "y"\n{model}{extra}')
+    out = tmp_path / "out"
+    argv = [command, str(spec)] + (["--out", str(out), "-q"] if command == "run" else [])
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"bayesreg: error: {spec}: {message.format(csv=csv)}\n"
+    assert not out.exists()
+
+
 def test_missing_spec_file(capsys):
     assert main(["run", "no/such/spec.toml"]) == 2
     assert (
@@ -236,9 +273,8 @@ def test_existing_output_is_refused_then_replaced_with_force(tmp_path, capsys):
     # ...but it replaces an earlier run, once the new one is complete.
     (out / "precious.txt").unlink()
     assert main(["run", str(spec), "--out", str(out), "-q", "--force"]) == 0
-    (out / "old-run.txt").write_text("from the first run")
+    capsys.readouterr()
     assert main(["run", str(spec), "--out", str(out), "-q", "--force"]) == 0
-    assert not (out / "old-run.txt").exists()
     assert sorted(p.name for p in out.iterdir()) == [
         ".bayesreg-run",
         "coefficients.png",
@@ -274,22 +310,394 @@ def test_failed_run_leaves_nothing_and_keeps_the_old_output(tmp_path, monkeypatc
     assert ("disk on fire" in err) == (code == 3)
 
 
-def test_ctrl_c_swallowed_by_the_sampler_still_interrupts_the_run():
-    # PyMC catches KeyboardInterrupt and returns the draws so far; the runner must not go on.
-    import signal
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_swallowed_by_the_sampler_still_interrupts_the_run(signum):
+    # PyMC and nutpie catch KeyboardInterrupt and return the draws so far; the run must not go on.
+    from bayesreg.app.runner import Interrupted, _interrupts_propagate
 
-    from bayesreg.app.runner import _interrupts_propagate
-
+    before = signal.getsignal(signum)
     reached_end = False
-    with pytest.raises(KeyboardInterrupt), _interrupts_propagate():
+    with pytest.raises(Interrupted, match=signal.Signals(signum).name), _interrupts_propagate() as guard:
         try:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(1)  # the signal handler runs here
+            os.kill(os.getpid(), signum)
+            time.sleep(60)  # the handler raises here, at once (the sleep is cut short)
         except KeyboardInterrupt:
             pass  # what the sampler does
         reached_end = True
+        guard.check()  # what the runner does after each fit
     assert reached_end
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signum) is before
+
+
+# --- --force keeps what a user put into a run folder (issue 16) -------------------------------------
+
+
+def test_force_refuses_and_names_files_a_user_added_or_changed(tmp_path, capsys):
+    spec = write_spec(tmp_path, MAP_SPEC)
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out), "-q"]) == 0
+    (out / "notes.txt").write_text("my notes")
+    (out / "extra").mkdir()
+    (out / "extra" / "plot.png").write_bytes(b"mine")
+    (out / "empty").mkdir()
+    with (out / "report.md").open("a") as f:
+        f.write("\nmy comment\n")
+    report = (out / "report.md").read_text()
+    capsys.readouterr()
+
+    assert main(["run", str(spec), "--out", str(out), "-q", "--force"]) == 2
+    assert capsys.readouterr().err == (
+        f"bayesreg: error: --force would delete files in {out} that the earlier run did not write "
+        "(or that changed since): empty/, extra/plot.png, notes.txt, report.md (changed since the "
+        "run); move them out of the folder (or choose another --out) and run again\n"
+    )
+    assert (out / "notes.txt").read_text() == "my notes"
+    assert (out / "extra" / "plot.png").read_bytes() == b"mine"
+    assert (out / "report.md").read_text() == report
+    assert leftovers(tmp_path) == []
+
+    # Moved out of the way, the run is replaced.
+    for path in (out / "notes.txt", out / "extra" / "plot.png"):
+        path.unlink()
+    (out / "extra").rmdir()
+    (out / "empty").rmdir()
+    (out / "report.md").write_text(report.removesuffix("\nmy comment\n"))
+    assert main(["run", str(spec), "--out", str(out), "-q", "--force"]) == 0
+
+
+def test_force_names_files_added_inside_a_sweep_folder(tmp_path, capsys):
+    spec = write_spec(tmp_path, MAP_SPEC.replace("prior_sigma = 10.0", "prior_sigma = [1.0, 10.0]"))
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out), "-q"]) == 0
+    (out / "sigma_1" / "my.csv").write_text("1,2\n")
+    assert main(["run", str(spec), "--out", str(out), "-q", "--force"]) == 2
+    assert "(or that changed since): sigma_1/my.csv; move them" in capsys.readouterr().err
+    assert (out / "sigma_1" / "my.csv").read_text() == "1,2\n"
+
+
+def test_a_file_added_while_the_run_writes_is_kept(tmp_path, monkeypatch, capsys):
+    # Checked before fitting and again when the old run is moved aside: nothing added meanwhile is lost.
+    import bayesreg.app.report
+
+    spec = write_spec(tmp_path, MAP_SPEC)
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out), "-q"]) == 0
+    before = sorted(p.name for p in out.iterdir())
+    write_report = bayesreg.app.report.write_report
+
+    def write_report_and_add_a_file(result, path):
+        (out / "added-during-the-run.txt").write_text("mine")
+        write_report(result, path)
+
+    monkeypatch.setattr(bayesreg.app.report, "write_report", write_report_and_add_a_file)
+    capsys.readouterr()
+    assert main(["run", str(spec), "--out", str(out), "-q", "--force"]) == 2
+    assert "(or that changed since): added-during-the-run.txt; move them" in capsys.readouterr().err
+    assert (out / "added-during-the-run.txt").read_text() == "mine"
+    assert sorted(p.name for p in out.iterdir()) == sorted([*before, "added-during-the-run.txt"])
+    assert leftovers(tmp_path) == []
+
+
+def test_force_over_a_run_of_an_older_bayesreg_replaces_only_its_files(tmp_path, capsys):
+    # Older runs have a marker without the list of files: the names a run writes are the run's.
+    spec = write_spec(tmp_path, MAP_SPEC)
+    out = tmp_path / "out"
+    (out / "sigma_1").mkdir(parents=True)
+    (out / ".bayesreg-run").write_text("written by `bayesreg run`; --force may replace this folder\n")
+    for name in ("report.md", "spec.toml", "sigma_1/comparison.csv", "sigma_1/rank.png"):
+        (out / name).write_text("old")
+    (out / "sigma_1" / "mine.txt").write_text("mine")
+    assert main(["run", str(spec), "--out", str(out), "-q", "--force"]) == 2
+    assert "(or that changed since): sigma_1/mine.txt; move them" in capsys.readouterr().err
+    (out / "sigma_1" / "mine.txt").unlink()
+    assert main(["run", str(spec), "--out", str(out), "-q", "--force"]) == 0
+    assert not (out / "sigma_1").exists()
+
+
+def test_the_marker_lists_every_file_of_the_run_with_its_hash(tmp_path):
+    import json
+
+    spec = write_spec(tmp_path, EXACT_SPEC)
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out), "-q"]) == 0
+    header, _, body = (out / ".bayesreg-run").read_text().partition("\n")
+    assert header == "written by `bayesreg run`; --force may replace this folder"
+    files = json.loads(body)["files"]
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert sorted(files) == [name for name in on_disk if name != ".bayesreg-run"]
+    for name, digest in files.items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+
+
+# --- usage mistakes about the output path are exit 2, naming the path given (issue 16) -------------
+
+
+@pytest.mark.parametrize("below", ["sub", "a/b"])
+def test_out_below_a_regular_file_is_a_usage_error(tmp_path, capsys, below):
+    spec = write_spec(tmp_path, MAP_SPEC)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    out = blocker / below
+    assert main(["run", str(spec), "--out", str(out), "-q"]) == 2
+    assert capsys.readouterr().err == (
+        f"bayesreg: error: cannot create the output folder {out}: {blocker} is a file, not a folder\n"
+    )
+    assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [(errno.EACCES, "Permission denied"), (errno.EROFS, "Read-only file system")],
+    ids=["read-only folder", "read-only file system"],
+)
+def test_out_in_a_folder_that_cannot_be_written_is_a_usage_error(tmp_path, monkeypatch, capsys, error, words):
+    # Simulated, since root may write anywhere; test_out_in_a_read_only_folder does it for real.
+    spec = write_spec(tmp_path, MAP_SPEC)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    mkdir = Path.mkdir
+
+    def refusing_mkdir(self, *args, **kwargs):
+        if self.parent == locked:
+            raise OSError(error, os.strerror(error), str(self))
+        return mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refusing_mkdir)
+    out = locked / "run"
+    assert main(["run", str(spec), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    why = f"folder {locked} is not writable ({words})"
+    assert err == f"bayesreg: error: cannot create the output folder {out}: {why}\n"
+    assert ".partial-" not in err
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders")
+def test_out_in_a_read_only_folder(tmp_path, capsys):
+    spec = write_spec(tmp_path, MAP_SPEC)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        assert main(["run", str(spec), "--out", str(locked / "run"), "-q"]) == 2
+    finally:
+        locked.chmod(0o755)
+    assert capsys.readouterr().err == (
+        f"bayesreg: error: cannot create the output folder {locked / 'run'}: folder {locked} is not "
+        "writable (Permission denied)\n"
+    )
+
+
+# --- signals and leftovers of killed runs (issue 16) ------------------------------------------------
+
+# A run that cannot finish while a test waits: NUTS for a million draws (the signal stops it).
+ENDLESS_SPEC = MAP_SPEC.replace(
+    'method = "map"',
+    'method = "mcmc"\ndraws = 1000000\ntune = 100\nchains = 1\ncompute_log_likelihood = false',
+)
+# Runs the command after patching nutpie.sample to touch a file: the test then knows that
+# sampling has started (nutpie catches KeyboardInterrupt there and returns the draws so far).
+SAMPLING_DRIVER = """\
+import pathlib, sys
+import nutpie
+sample = nutpie.sample
+def touching_sample(*args, **kwargs):
+    pathlib.Path(sys.argv[1]).touch()
+    return sample(*args, **kwargs)
+nutpie.sample = touching_sample
+from bayesreg.app.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+WAIT_S = 600  # bounds, not expected times: on a quiet machine each wait takes seconds
+
+
+def partials(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if ".partial-" in p.name)
+
+
+def start(argv: list[str]) -> subprocess.Popen:
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_for(proc: subprocess.Popen, ready) -> None:
+    """Poll until ``ready()`` (bounded); fail with the output if the process ends first."""
+    deadline = time.monotonic() + WAIT_S
+    while not ready():
+        if proc.poll() is not None:
+            _, err = proc.communicate()
+            pytest.fail(f"the run ended (rc {proc.returncode}) before the test could signal it:\n{err}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.communicate()
+            pytest.fail(f"nothing happened within {WAIT_S} s")
+        time.sleep(0.05)
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str]:
+    try:
+        _, err = proc.communicate(timeout=WAIT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"the run did not stop within {WAIT_S} s of the signal")
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_after_the_partial_folder_exists_removes_it(tmp_path, capsys, signum):
+    # The installed script, a real signal as soon as the hidden partial folder exists; an earlier
+    # run at --out (with --force) is kept.
+    out = tmp_path / "out"
+    assert main(["run", str(write_spec(tmp_path, MAP_SPEC, "quick.toml")), "--out", str(out), "-q"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    proc = start(
+        [
+            bayesreg_script(),
+            "run",
+            str(write_spec(tmp_path, ENDLESS_SPEC)),
+            "--out",
+            str(out),
+            "-q",
+            "--force",
+        ]
+    )
+    wait_for(proc, lambda: partials(tmp_path))
+    proc.send_signal(signum)
+    rc, err = finish(proc)
+    how = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+    assert rc == 130, err
+    assert err.splitlines()[-1] == f"bayesreg: error: interrupted by {how}; nothing was written"
+    assert err.count("bayesreg: error:") == 1 and "Traceback" not in err
+    assert partials(tmp_path) == []
+    assert leftovers(tmp_path) == []
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_sigterm_while_nutpie_samples_stops_the_run_and_cleans_up(tmp_path):
+    # nutpie catches the KeyboardInterrupt of the handler and returns its draws: the run must stop.
+    driver = tmp_path / "driver.py"
+    driver.write_text(SAMPLING_DRIVER)
+    sampling = tmp_path / "sampling-started"
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path, ENDLESS_SPEC)
+    proc = start([sys.executable, str(driver), str(sampling), "run", str(spec), "--out", str(out), "-q"])
+    wait_for(proc, sampling.exists)
+    proc.send_signal(signal.SIGTERM)
+    rc, err = finish(proc)
+    assert rc == 130, err
+    assert err.splitlines()[-1] == "bayesreg: error: interrupted by SIGTERM; nothing was written"
+    assert err.count("bayesreg: error:") == 1 and "Traceback" not in err
+    assert not out.exists()
+    assert partials(tmp_path) == []
+
+
+@pytest.mark.parametrize("swallowed", [False, True], ids=["raised", "swallowed"])
+def test_sigterm_in_process_is_an_interrupt(tmp_path, monkeypatch, capsys, swallowed):
+    import bayesreg.app.report
+
+    def terminated(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(60)  # cut short by the handler
+        except KeyboardInterrupt:
+            if not swallowed:
+                raise
+
+    monkeypatch.setattr(bayesreg.app.report, "write_report", terminated)
+    out = tmp_path / "out"
+    assert main(["run", str(write_spec(tmp_path, MAP_SPEC)), "--out", str(out), "-q"]) == 130
+    assert capsys.readouterr().err == "bayesreg: error: interrupted by SIGTERM; nothing was written\n"
+    assert not out.exists() and leftovers(tmp_path) == []
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_a_signal_while_the_partial_folder_is_created_stops_the_run_before_fitting(
+    tmp_path, monkeypatch, capsys
+):
+    # Creating the folder and its locked marker is not cut short; the signal takes effect right after.
+    import bayesreg.app.runner
+    from bayesreg.app.output import PartialFolder
+
+    create = PartialFolder.create
+    fits = []
+
+    def create_and_get_a_signal(self):
+        path = create(self)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return path
+
+    monkeypatch.setattr(PartialFolder, "create", create_and_get_a_signal)
+    monkeypatch.setattr(bayesreg.app.runner, "_fit_one", lambda *args: fits.append(args))
+    out = tmp_path / "out"
+    assert main(["run", str(write_spec(tmp_path, MAP_SPEC)), "--out", str(out), "-q"]) == 130
+    assert capsys.readouterr().err == "bayesreg: error: interrupted by SIGTERM; nothing was written\n"
+    assert fits == []
+    assert not out.exists() and partials(tmp_path) == []
+
+
+def test_kill_9_leaves_a_partial_folder_that_later_runs_report_and_clean(tmp_path, capsys):
+    out = tmp_path / "out"
+    proc = start([bayesreg_script(), "run", str(write_spec(tmp_path, ENDLESS_SPEC)), "--out", str(out), "-q"])
+    wait_for(proc, lambda: partials(tmp_path))
+    proc.kill()  # SIGKILL: nothing can clean up
+    finish(proc)
+    (stale,) = partials(tmp_path)
+
+    quick = write_spec(tmp_path, MAP_SPEC, "quick.toml")
+    assert main(["run", str(quick), "--out", str(out), "-q"]) == 0
+    assert capsys.readouterr().err == (
+        f"bayesreg: warning: 1 unfinished output folder of {out} left by killed runs: {stale}; "
+        "--clean-partial removes them\n"
+    )
+    assert stale.is_dir()
+
+    assert main(["run", str(quick), "--out", str(out), "-q", "--force", "--clean-partial"]) == 0
+    assert (
+        capsys.readouterr().err == f"bayesreg: removed 1 unfinished output folder of killed runs: {stale}\n"
+    )
+    assert partials(tmp_path) == []
+    assert (out / "report.md").exists()
+
+
+def test_a_partial_folder_being_written_is_left_alone(tmp_path, capsys):
+    from bayesreg.app.output import PartialFolder
+
+    out = tmp_path / "out"
+    live = PartialFolder(out)  # another run, still writing: it holds the lock on its marker
+    live.create()
+    stale = tmp_path / ".out.partial-0123abcd"  # killed before it wrote its marker
+    stale.mkdir()
+    try:
+        quick = write_spec(tmp_path, MAP_SPEC)
+        assert main(["run", str(quick), "--out", str(out), "-q", "--clean-partial"]) == 0
+        assert (
+            capsys.readouterr().err
+            == f"bayesreg: removed 1 unfinished output folder of killed runs: {stale}\n"
+        )
+        assert partials(tmp_path) == [live.path]
+    finally:
+        live.discard()
+    assert partials(tmp_path) == []
+
+
+def test_an_old_run_moved_aside_by_a_killed_run_is_reported_not_removed(tmp_path, capsys):
+    # A run killed (kill -9) while replacing an earlier one leaves it as .NAME.old-*.
+    out = tmp_path / "out"
+    old = tmp_path / ".out.old-0123abcd"
+    old.mkdir()
+    (old / "report.md").write_text("the earlier run")
+    quick = write_spec(tmp_path, MAP_SPEC)
+    assert main(["run", str(quick), "--out", str(out), "-q", "--clean-partial"]) == 0
+    assert capsys.readouterr().err == (
+        f"bayesreg: warning: {old} is the last complete output of {out}, moved aside by a killed "
+        f"run: rename it to {out}\n"
+    )
+    assert main(["run", str(quick), "--out", str(out), "-q", "--force", "--clean-partial"]) == 0
+    assert capsys.readouterr().err == (
+        f"bayesreg: warning: {old} is an earlier output of {out} that a killed run left; delete it "
+        "if not needed\n"
+    )
+    assert (old / "report.md").read_text() == "the earlier run"
 
 
 # --- runs -------------------------------------------------------------------------------------------

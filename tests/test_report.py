@@ -176,3 +176,56 @@ def test_without_the_log_likelihood_the_report_says_loo_cannot_use_the_file(tmp_
     assert text.count("has no pointwise log likelihood (`compute_log_likelihood = false`)") == 2
     assert "PSIS-LOO (`arviz.loo`) cannot be computed from it" in text
     assert "posterior.nc is " not in text
+
+
+# --- the data file that was read (issue 16: a spec's csv may point anywhere) -------------------------
+
+CSV_SPEC = """\
+schema_version = 1
+seed = 0
+[data]
+csv = "{csv}"
+target = "y"
+[model]
+prior_sigma = 1.0
+noise_sigma = 1.0
+[sampler]
+method = "exact"
+draws = 50
+chains = 2
+"""
+
+
+@pytest.mark.parametrize("how", ["dotdot", "symlink", "absolute"])
+def test_report_records_the_resolved_csv_path_and_its_hash(tmp_path, how):
+    import hashlib
+
+    import xarray as xr
+
+    data = tmp_path / "elsewhere" / "data.csv"
+    data.parent.mkdir()
+    data.write_text("a,b,y\n1,0,2.1\n2,1,2.9\n3,0,4.2\n4,1,4.8\n5,0,6.1\n")
+    models = tmp_path / "project" / "models"
+    models.mkdir(parents=True)
+    written = {"dotdot": "../../elsewhere/data.csv", "absolute": str(data)}.get(how, "link.csv")
+    if how == "symlink":
+        (models / "link.csv").symlink_to(data)
+    spec = models / "s.toml"
+    spec.write_text(CSV_SPEC.format(csv=written))
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out), "-q"]) == 0
+
+    digest = hashlib.sha256(data.read_bytes()).hexdigest()
+    relative = "" if how == "absolute" else ", relative to the folder of the spec"
+    text = (out / "report.md").read_text()
+    assert (
+        f'Read from `{data.resolve()}` (SHA-256 `{digest}`): the spec\'s `csv = "{written}"`{relative}.'
+        in text
+    )
+    attrs = xr.open_datatree(out / "posterior.nc").attrs
+    assert attrs["data_file"] == str(data.resolve())
+    assert attrs["data_sha256"] == digest
+
+
+def test_bundled_data_names_no_file(exact_run):
+    assert "Read from" not in (exact_run / "report.md").read_text()

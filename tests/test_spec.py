@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -218,3 +219,107 @@ def test_data_description_pluralises_counts(tmp_path):
     assert parse_spec(raw, "x.toml").preprocessing_text == "polynomial features up to degree 3"
     raw = tomllib.loads(BASE + "[preprocessing]\nstandardize = false\n")
     assert parse_spec(raw, "x.toml").preprocessing_text == "no preprocessing"
+
+
+# --- data problems name their cause (issue 16) ------------------------------------------------------
+
+NO_STANDARDIZE = "noise_sigma = 1.0\n[preprocessing]\nstandardize = false"
+DATA_PROBLEMS = {
+    "header only": (
+        "a,y\n",
+        "noise_sigma = 1.0",
+        r"data\.csv .*d\.csv has a header \(a, y\) but no data rows",
+    ),
+    "empty file": (
+        "",
+        "noise_sigma = 1.0",
+        r"data\.csv .*d\.csv is empty: it needs a header line and data rows",
+    ),
+    "inf feature": (
+        "a,y\n1,2\ninf,3\n2,4\n",
+        NO_STANDARDIZE,
+        r"infinite values \(inf, or numbers beyond the float64 range such as 1e400\) in columns \['a'\]",
+    ),
+    "inf feature, standardised": (
+        "a,y\n1,2\ninf,3\n2,4\n",
+        "noise_sigma = 1.0",
+        r"infinite values .* \['a'\]",
+    ),
+    "-inf target": ("a,y\n1,2\n3,-inf\n2,4\n", "noise_sigma = 1.0", r"infinite values .* in columns \['y'\]"),
+    "1e400 target": (
+        "a,y\n1,2\n3,1e400\n2,4\n",
+        "noise_sigma = 1.0",
+        r"infinite values .* in columns \['y'\]",
+    ),
+    "inf in both": (
+        "a,b,y\n1,inf,inf\n3,1,2\n",
+        NO_STANDARDIZE,
+        r"infinite values .* in columns \['b', 'y'\]",
+    ),
+    "polynomial overflow": (
+        "a,y\n1e160,2\n3,1\n2,4\n",
+        "noise_sigma = 1.0\n[preprocessing]\npolynomial_degree = 3",
+        r"polynomial features up to degree 3 overflow float64 in columns \['a\^2', 'a\^3'\]; rescale",
+    ),
+    "constant target, noise prior from it": (
+        "a,y\n1,2\n2,2\n3,2\n",
+        'noise_sigma = "unknown"',
+        r"the target 'y' is constant, so its sd cannot set the scale of the noise prior "
+        r'\(model\.noise_sigma = "unknown"\): set model\.noise_prior_sigma or a known model\.noise_sigma',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(DATA_PROBLEMS))
+def test_data_problems_name_their_cause(tmp_path, case):
+    csv_text, model, message = DATA_PROBLEMS[case]
+    spec = load_spec(csv_spec(tmp_path, csv_text, 'target = "y"', model))
+    with pytest.raises(SpecError, match=message):
+        load_data(spec)
+
+
+@pytest.mark.parametrize(
+    "model", ['noise_sigma = "unknown"\nnoise_prior_sigma = 1.0', "noise_sigma = 1.0"], ids=["prior", "known"]
+)
+def test_a_constant_target_is_fine_when_it_does_not_set_the_noise_prior(tmp_path, model):
+    spec = load_spec(csv_spec(tmp_path, "a,y\n1,2\n2,2\n3,2\n", 'target = "y"', model))
+    assert load_data(spec).y.tolist() == [2, 2, 2]
+
+
+def test_a_tiny_target_is_not_called_constant(tmp_path):
+    spec = load_spec(csv_spec(tmp_path, "a,y\n1,1e-200\n2,3e-200\n3,2e-200\n", 'target = "y"', ""))
+    assert load_data(spec).y.tolist() == [1e-200, 3e-200, 2e-200]
+
+
+def test_standardising_huge_values_neither_overflows_nor_zeroes_the_column(tmp_path):
+    # The sd of values near 1e200 takes squares beyond float64: it was inf, and the column all 0.
+    spec = load_spec(
+        csv_spec(tmp_path, "a,y\n1e200,1\n-1e200,2\n3e200,4\n", 'target = "y"', "noise_sigma = 1.0")
+    )
+    x = np.array([1.0, -1.0, 3.0])
+    np.testing.assert_allclose(load_data(spec).X["a"], (x - x.mean()) / x.std(), rtol=1e-15)
+
+
+@pytest.mark.parametrize("path", MODEL_SPECS, ids=lambda p: p.stem)
+def test_standardising_ordinary_data_is_unchanged_bit_for_bit(path):
+    # Scaling by a power of two before standardising is exact: the shipped data give the bits that
+    # the plain formula gives.
+    import pandas as pd
+
+    spec = load_spec(path)
+    raw = replace(spec, standardize=False)
+    X = load_data(raw).X
+    plain = (X - X.mean()) / X.std(ddof=0)
+    if spec.standardize:
+        pd.testing.assert_frame_equal(load_data(spec).X, plain, check_exact=True)
+
+
+def test_data_spec_keeps_what_the_spec_wrote_for_csv(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "d.csv").write_text("a,y\n1,2\n2,3\n")
+    (tmp_path / "models").mkdir()
+    text = 'schema_version = 1\n[data]\ncsv = "../data/d.csv"\ntarget = "y"\n'
+    spec = load_spec(write(tmp_path / "models", text))
+    assert spec.data.csv_text == "../data/d.csv"
+    data = load_data(spec)
+    assert data.source == (tmp_path / "data" / "d.csv").resolve()

@@ -9,9 +9,10 @@ Exit codes
 ----------
 0  the run converged and every MAP agrees with its sklearn twin (or: the spec is valid)
 1  the report was written, but a fit did not converge or did not agree with ridge
-2  bad spec, bad data, bad usage, or the output folder exists (without ``--force``)
+2  bad spec, bad data, bad usage (e.g. an output path that cannot be created), or the output
+   folder exists (without ``--force``, or with files in it that the earlier run did not write)
 3  the run failed with an unexpected error; nothing was written
-130  interrupted (Ctrl-C); nothing was written
+130  interrupted (Ctrl-C or SIGTERM); nothing was written
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ __all__ = ["main"]
 
 _EPILOG = """\
 exit codes: 0 ok; 1 report written but not converged / MAP not equal to ridge;
-2 bad spec, data or usage (or output exists without --force); 3 unexpected failure; 130 interrupted.
+2 bad spec, data or usage (or output exists without --force); 3 unexpected failure;
+130 interrupted (Ctrl-C or SIGTERM).
 """
 
 
@@ -61,7 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("spec", metavar="SPEC", help="a TOML spec, e.g. models/diabetes_known_noise.toml")
     run.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: runs/<spec name>)")
     run.add_argument("--seed", type=int, metavar="N", help="override the spec's seed")
-    run.add_argument("--force", action="store_true", help="replace DIR if it exists (after the run succeeds)")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="replace DIR if it holds an earlier run and nothing else (after the run succeeds)",
+    )
+    run.add_argument(
+        "--clean-partial",
+        action="store_true",
+        help="remove the unfinished .DIR.partial-* folders that killed runs left beside DIR",
+    )
     run.add_argument("--draws", type=int, metavar="N", help="override sampler.draws (e.g. quick checks)")
     run.add_argument("--tune", type=int, metavar="N", help="override sampler.tune")
     run.add_argument("--chains", type=int, metavar="N", help="override sampler.chains")
@@ -118,7 +129,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 # The top-level keys and tables of a spec: a TOML file without any of them is some other file.
 _SPEC_MARKERS = ("schema_version", "data", "model", "sampler", "preprocessing")
 _SPEC_LINE = re.compile(rf"^\s*(\[\s*({'|'.join(_SPEC_MARKERS)})\s*[.\]]|schema_version\s*=)", re.MULTILINE)
-# Written into every output folder of `bayesreg run` (bayesreg.app.runner.RUN_MARKER, not imported
+# Written into every output folder of `bayesreg run` (bayesreg.app.output.RUN_MARKER, not imported
 # here to keep `list` fast): the spec.toml in there is a record of a run, not a spec to list.
 _RUN_MARKER = ".bayesreg-run"
 
@@ -180,6 +191,34 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _warn(message: str) -> None:
+    print(f"bayesreg: warning: {message}", file=sys.stderr)
+
+
+def _report_leftovers(out: Path, *, clean: bool) -> None:
+    """Warn about (or, with ``clean``, remove) what killed runs left beside ``out``."""
+    from bayesreg.app.output import find_leftovers, remove_leftovers
+
+    partial, old = find_leftovers(out)
+    removed = remove_leftovers(partial) if clean else []
+    if removed:
+        what = plural(len(removed), "unfinished output folder")
+        print(f"bayesreg: removed {what} of killed runs: {', '.join(map(str, removed))}", file=sys.stderr)
+    kept = [p for p in partial if p not in removed]
+    if kept:
+        what = plural(len(kept), "unfinished output folder")
+        hint = "could not remove them" if clean else "--clean-partial removes them"
+        _warn(f"{what} of {out} left by killed runs: {', '.join(map(str, kept))}; {hint}")
+    for folder in old:
+        if out.exists():
+            _warn(f"{folder} is an earlier output of {out} that a killed run left; delete it if not needed")
+        else:
+            _warn(
+                f"{folder} is the last complete output of {out}, moved aside by a killed run: "
+                f"rename it to {out}"
+            )
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     try:
         spec = load_spec(args.spec).with_overrides(
@@ -194,9 +233,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.quiet:
         # Importing pymc resets the "pymc" logger to INFO, but not the level of this child logger.
         logging.getLogger("pymc.sampling.mcmc").setLevel(logging.WARNING)
-    from bayesreg.app.runner import OutputExistsError, default_out_dir, run_spec
+    from bayesreg.app.runner import OutputPathError, default_out_dir, run_spec
 
     out = args.out if args.out is not None else default_out_dir(spec)
+    _report_leftovers(out, clean=args.clean_partial)
 
     def progress(message: str) -> None:
         if not args.quiet:
@@ -207,11 +247,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except SpecError as exc:
         _error(f"{args.spec}: {exc}")
         return EXIT_USAGE
-    except OutputExistsError as exc:
+    except OutputPathError as exc:
         _error(str(exc))
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        _error("interrupted; nothing was written")
+    except KeyboardInterrupt as exc:
+        how = getattr(exc, "signal_name", "SIGINT")
+        _error(f"interrupted by {'Ctrl-C' if how == 'SIGINT' else how}; nothing was written")
         return EXIT_INTERRUPTED
     except Exception as exc:
         if args.debug:

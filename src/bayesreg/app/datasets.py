@@ -1,13 +1,20 @@
 """Turn the ``[data]`` and ``[preprocessing]`` tables of a spec into ``X`` and ``y``.
 
 Needs pandas and scikit-learn, not PyMC. Problems that only show once the data is read (a target
-column that is not there, a non-numeric feature, a logistic model on a target with more than two
-values) raise :class:`~bayesreg.app.spec.SpecError`, like the checks of the spec itself.
+column that is not there, a non-numeric feature, an empty file, an infinite value, a logistic
+model on a target with more than two values, a constant target that would set the noise prior)
+raise :class:`~bayesreg.app.spec.SpecError`, like the checks of the spec itself, so that
+``bayesreg validate`` finds every data problem that ``bayesreg run`` would stop on.
+
+A CSV path is read as given, wherever it points (``../../x.csv``, an absolute path): a spec reads
+the file it names. The resolved path is recorded (:attr:`Dataset.source`) for the report.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,6 +40,11 @@ class Dataset:
         The feature columns before polynomial expansion.
     description : str
         One sentence on where the rows came from and what was done to them.
+    source : pathlib.Path or None
+        The CSV file that was read, resolved (symbolic links and ``..`` followed); None for a
+        bundled or generated data set.
+    source_sha256 : str or None
+        The SHA-256 of that file as it was read.
     """
 
     X: pd.DataFrame
@@ -40,6 +52,8 @@ class Dataset:
     target: str
     source_features: list[str]
     description: str
+    source: Path | None = None
+    source_sha256: str | None = None
 
 
 def _bundled(name: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -58,15 +72,26 @@ def _generated(g: GenerateSpec) -> tuple[pd.DataFrame, pd.Series]:
     return pd.DataFrame({"x": x}), pd.Series(y, name="y")
 
 
+def _read_csv(csv: Path) -> pd.DataFrame:
+    """The CSV file as a table with at least one row."""
+    try:
+        frame = pd.read_csv(csv)
+    except pd.errors.EmptyDataError:
+        raise SpecError(f"data.csv {csv} is empty: it needs a header line and data rows") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SpecError(f"cannot read data.csv {csv}: {first}") from None
+    if len(frame) == 0:
+        header = ", ".join(map(str, frame.columns))
+        raise SpecError(f"data.csv {csv} has a header ({header}) but no data rows")
+    return frame
+
+
 def _from_csv(data: DataSpec) -> tuple[pd.DataFrame, pd.Series]:
     csv = data.csv
     if csv is None:
         raise RuntimeError("_from_csv needs a DataSpec with csv set")
-    try:
-        frame = pd.read_csv(csv)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SpecError(f"cannot read data.csv {data.csv}: {first}") from None
+    frame = _read_csv(csv)
     columns = [str(c) for c in frame.columns]
     if data.target not in columns:
         raise SpecError(f"data.target column {data.target!r} is not in {csv.name}; its columns are {columns}")
@@ -86,6 +111,89 @@ def _from_csv(data: DataSpec) -> tuple[pd.DataFrame, pd.Series]:
     return X, frame[data.target]
 
 
+def _check_values(X: pd.DataFrame, y: pd.Series, target: str) -> None:
+    """No missing and no infinite values, in the features or a numeric target."""
+    if X.isna().any().any() or y.isna().any():
+        cols = [str(c) for c in X.columns[X.isna().any()]] + ([target] if y.isna().any() else [])
+        raise SpecError(f"the data has missing values in columns {cols}; drop or impute those rows first")
+    infinite = [str(c) for c in X.columns[np.isinf(X.to_numpy()).any(axis=0)]]
+    if pd.api.types.is_numeric_dtype(y) and np.isinf(y.to_numpy(dtype=float)).any():
+        infinite.append(target)
+    if infinite:
+        raise SpecError(
+            f"the data has infinite values (inf, or numbers beyond the float64 range such as 1e400) "
+            f"in columns {infinite}; drop or fix those rows first"
+        )
+
+
+def _scaled(values: pd.DataFrame) -> pd.DataFrame:
+    """Each column divided by the power of two nearest above its largest ``|value|``.
+
+    Dividing by a power of two is exact, so means, sds and standardised values come out the same
+    as from the column itself, bit for bit, but with no overflow: squares of values near 1e200,
+    which a sd takes, are beyond float64 (the sd would be inf and the column all zeros).
+    """
+    _, exponent = np.frexp(values.abs().max().to_numpy(dtype=float))
+    return values / np.ldexp(1.0, exponent)
+
+
+def _check_target(spec: Spec, y: pd.Series, target: str) -> None:
+    """A binary target for a logistic model; a numeric one, not constant with a noise prior from it."""
+    m = spec.model
+    if m.kind == "logistic":
+        values = pd.unique(y)
+        if len(values) != 2:
+            shown = sorted(map(str, values))[:5]
+            raise SpecError(
+                f"model.kind = 'logistic' needs a binary target, but {target!r} has {len(values)} "
+                f"distinct values (e.g. {shown}); use kind = 'linear' or a two-valued column"
+            )
+        return
+    if not pd.api.types.is_numeric_dtype(y):
+        raise SpecError(f"model.kind = 'linear' needs a numeric target, but {target!r} is not numeric")
+    if m.noise_sigma is None and m.noise_prior_sigma is None:
+        sd = float(_scaled(y.astype(float).to_frame()).std(ddof=0).iloc[0])
+        if not sd > 0:
+            raise SpecError(
+                f"the target {target!r} is constant, so its sd cannot set the scale of the noise "
+                'prior (model.noise_sigma = "unknown"): set model.noise_prior_sigma or a known '
+                "model.noise_sigma"
+            )
+
+
+def _preprocessed(spec: Spec, X: pd.DataFrame, source_features: list[str]) -> pd.DataFrame:
+    """Polynomial expansion, then standardisation, as the spec says; every value finite."""
+    if spec.polynomial_degree > 1:
+        from sklearn.preprocessing import PolynomialFeatures
+
+        poly = PolynomialFeatures(spec.polynomial_degree, include_bias=False)
+        with np.errstate(over="ignore"):  # overflow is reported below, naming the columns
+            values = poly.fit_transform(X.to_numpy())
+        X = pd.DataFrame(values, columns=poly.get_feature_names_out(source_features), index=X.index)
+        overflow = [str(c) for c in X.columns[~np.isfinite(X.to_numpy()).all(axis=0)]]
+        if overflow:
+            raise SpecError(
+                f"polynomial features up to degree {spec.polynomial_degree} overflow float64 in "
+                f"columns {overflow}; rescale the data or lower preprocessing.polynomial_degree"
+            )
+    if spec.standardize:
+        scaled = _scaled(X)
+        sd = scaled.std(ddof=0)
+        constant = [str(c) for c in X.columns[~(sd > 0)]]
+        if constant:
+            raise SpecError(
+                f"feature columns {constant} are constant, so they cannot be standardised; "
+                "drop them or set preprocessing.standardize = false"
+            )
+        X = (scaled - scaled.mean()) / sd
+    return X
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def load_data(spec: Spec) -> Dataset:
     """Load the spec's data and apply its preprocessing.
 
@@ -101,8 +209,10 @@ def load_data(spec: Spec) -> Dataset:
     Raises
     ------
     SpecError
-        When the data does not fit the spec (missing column, missing values, non-binary target
-        for a logistic model, constant feature with ``standardize = true``).
+        When the data does not fit the spec (an empty CSV file or one without rows, a missing
+        column, missing or infinite values, a non-binary target for a logistic model, a
+        constant target whose sd would set the noise prior, a constant feature with
+        ``standardize = true``, polynomial features that overflow).
 
     Examples
     --------
@@ -114,10 +224,12 @@ def load_data(spec: Spec) -> Dataset:
     ((20, 3), ['x', 'x^2', 'x^3'])
     """
     d = spec.data
+    source = source_sha256 = None
     if d.dataset is not None:
         X, y = _bundled(d.dataset)
     elif d.csv is not None:
         X, y = _from_csv(d)
+        source, source_sha256 = d.csv.resolve(), _sha256(d.csv)
     elif d.generate is not None:
         X, y = _generated(d.generate)
     else:
@@ -125,36 +237,16 @@ def load_data(spec: Spec) -> Dataset:
     X = X.astype(float)
     source_features = [str(c) for c in X.columns]
     target = str(y.name)
-
-    if X.isna().any().any() or y.isna().any():
-        cols = [str(c) for c in X.columns[X.isna().any()]] + ([target] if y.isna().any() else [])
-        raise SpecError(f"the data has missing values in columns {cols}; drop or impute those rows first")
-
-    if spec.model.kind == "logistic":
-        values = pd.unique(y)
-        if len(values) != 2:
-            shown = sorted(map(str, values))[:5]
-            raise SpecError(
-                f"model.kind = 'logistic' needs a binary target, but {target!r} has {len(values)} "
-                f"distinct values (e.g. {shown}); use kind = 'linear' or a two-valued column"
-            )
-    elif not pd.api.types.is_numeric_dtype(y):
-        raise SpecError(f"model.kind = 'linear' needs a numeric target, but {target!r} is not numeric")
-
-    if spec.polynomial_degree > 1:
-        from sklearn.preprocessing import PolynomialFeatures
-
-        poly = PolynomialFeatures(spec.polynomial_degree, include_bias=False)
-        values = poly.fit_transform(X.to_numpy())
-        X = pd.DataFrame(values, columns=poly.get_feature_names_out(source_features), index=X.index)
-    if spec.standardize:
-        sd = X.std(ddof=0)
-        constant = [str(c) for c in X.columns[~(sd > 0)]]
-        if constant:
-            raise SpecError(
-                f"feature columns {constant} are constant, so they cannot be standardised; "
-                "drop them or set preprocessing.standardize = false"
-            )
-        X = (X - X.mean()) / sd
+    _check_values(X, y, target)
+    _check_target(spec, y, target)
+    X = _preprocessed(spec, X, source_features)
     description = spec.describe_data(len(y), X.shape[1], target)
-    return Dataset(X=X, y=y, target=target, source_features=source_features, description=description)
+    return Dataset(
+        X=X,
+        y=y,
+        target=target,
+        source_features=source_features,
+        description=description,
+        source=source,
+        source_sha256=source_sha256,
+    )

@@ -74,12 +74,18 @@ class RunResult:
         The output folder (complete, in place).
     fits : list of FitResult
     data_description : str
+    data_file : pathlib.Path or None
+        The CSV file that was read, resolved (None for a bundled or generated data set).
+    data_sha256 : str or None
+        Its SHA-256 as it was read.
     """
 
     spec: Spec
     out_dir: Path
     fits: list[FitResult]
     data_description: str
+    data_file: Path | None = None
+    data_sha256: str | None = None
 
     @property
     def converged(self) -> bool:

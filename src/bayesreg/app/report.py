@@ -126,6 +126,19 @@ def _interval_words(result: RunResult) -> str:
     return f"{prob}% highest-density intervals (HDI) throughout this folder ({where}, the figure legends)"
 
 
+def _data_file_text(result: RunResult) -> list[str]:
+    """Which file was read, resolved, with its hash: a spec's ``csv`` may point anywhere."""
+    if result.data_file is None:
+        return []
+    given = result.spec.data.csv_text or ""
+    relative = "" if Path(given).is_absolute() else ", relative to the folder of the spec"
+    return [
+        f"Read from `{result.data_file}` (SHA-256 `{result.data_sha256}`): the spec's "
+        f'`csv = "{given}"`{relative}.',
+        "",
+    ]
+
+
 def _size(n_bytes: int) -> str:
     """``"15.1 MB"``, ``"820 kB"``."""
     return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
@@ -267,6 +280,7 @@ def write_report(result: RunResult, path: Path) -> None:
         "",
         f"{result.data_description}.",
         "",
+        *_data_file_text(result),
         "## Model",
         "",
         *_model_text(result),

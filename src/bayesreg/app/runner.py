@@ -2,8 +2,9 @@
 
 Nothing is printed here; progress goes to an optional callback. Output is written into a temporary
 sibling of the output folder and renamed into place only when every file has been written, so an
-error or an interrupt leaves no half-written output and (with ``force=True``) the previous output
-is replaced only after the new one is complete.
+error, a Ctrl-C or a SIGTERM leaves no half-written output and (with ``force=True``) the previous
+output is replaced only after the new one is complete, and only if it holds nothing but that
+run's files (see :mod:`bayesreg.app.output`).
 
 Files of one fit (at the top of the output folder, or in ``sigma_<σ>/`` for each fit of a sweep):
 
@@ -30,7 +31,6 @@ import shutil
 import signal
 import threading
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -38,10 +38,27 @@ from pathlib import Path
 from typing import Any
 
 from bayesreg.app.datasets import Dataset, load_data
+from bayesreg.app.output import (
+    RUN_MARKER,
+    OutputExistsError,
+    OutputPathError,
+    PartialFolder,
+    check_replaceable,
+)
 from bayesreg.app.records import FitResult, RunResult
-from bayesreg.app.spec import Spec
+from bayesreg.app.spec import Spec, plural
 
-__all__ = ["HDI_PROB", "FitResult", "OutputExistsError", "RunResult", "default_out_dir", "run_spec"]
+__all__ = [
+    "HDI_PROB",
+    "RUN_MARKER",
+    "FitResult",
+    "Interrupted",
+    "OutputExistsError",
+    "OutputPathError",
+    "RunResult",
+    "default_out_dir",
+    "run_spec",
+]
 
 Progress = Callable[[str], None]
 
@@ -49,8 +66,22 @@ HDI_PROB = 0.94
 """Probability of every interval a run writes (comparison.csv, summary.csv, figures, report)."""
 
 
-class OutputExistsError(FileExistsError):
-    """The output folder exists and ``force`` was not given."""
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by a signal: SIGINT (Ctrl-C) or SIGTERM (``timeout``, schedulers, containers).
+
+    A :class:`KeyboardInterrupt`, so code that stops on Ctrl-C (PyMC and nutpie return the draws
+    so far) stops on SIGTERM too.
+
+    Parameters
+    ----------
+    signum : int
+        The signal's number.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+        super().__init__(self.signal_name)
 
 
 def _fmt(value: float) -> str:
@@ -65,25 +96,6 @@ def _sigma_folders(sigmas: list[float]) -> list[str]:
     return names
 
 
-# Written into every output folder: --force replaces only folders that carry it.
-RUN_MARKER = ".bayesreg-run"
-
-
-def _check_replaceable(out_dir: Path, force: bool) -> None:
-    """Refuse an existing ``out_dir`` unless ``force`` and it holds an earlier bayesreg run."""
-    if not out_dir.exists():
-        return
-    if not out_dir.is_dir():
-        raise OutputExistsError(f"output path {out_dir} exists and is not a folder")
-    if not force:
-        raise OutputExistsError(f"output folder {out_dir} exists; pass --force to replace it")
-    if any(out_dir.iterdir()) and not (out_dir / RUN_MARKER).exists():
-        raise OutputExistsError(
-            f"output folder {out_dir} was not written by `bayesreg run` (no {RUN_MARKER} file), so "
-            "--force will not replace it; choose another --out"
-        )
-
-
 def _estimator(spec: Spec, sigma: float, progressbar: bool):
     if spec.model.kind == "linear":
         from bayesreg.estimators.linear import BayesianLinearRegression
@@ -94,32 +106,59 @@ def _estimator(spec: Spec, sigma: float, progressbar: bool):
     return BayesianLogisticRegression(**spec.estimator_params(sigma, progressbar=progressbar))
 
 
-@contextlib.contextmanager
-def _interrupts_propagate() -> Iterator[None]:
-    """Re-raise a Ctrl-C that the sampler caught and turned into an early, partial result.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    PyMC stops sampling on KeyboardInterrupt and returns the draws so far; a run must not write
-    a report from those. A second Ctrl-C raises at once.
+
+class _SignalGuard:
+    """SIGINT and SIGTERM raise :class:`Interrupted`, except inside :meth:`deferred` blocks.
+
+    PyMC and nutpie catch a KeyboardInterrupt and return the draws so far: :meth:`check` raises
+    for a signal that was swallowed like that. A second signal raises at once.
     """
+
+    def __init__(self) -> None:
+        self.hits: list[int] = []
+        self._deferring = 0
+
+    def handle(self, signum: int, frame: Any) -> None:
+        """The signal handler."""
+        self.hits.append(signum)
+        if not self._deferring:
+            raise Interrupted(signum)
+
+    def check(self) -> None:
+        """Raise :class:`Interrupted` if a signal came (and was swallowed)."""
+        if self.hits:
+            raise Interrupted(self.hits[0])
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Record signals without raising: for steps that must not stop halfway (rename, cleanup)."""
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+
+
+@contextlib.contextmanager
+def _interrupts_propagate() -> Iterator[_SignalGuard]:
+    """Handle SIGINT and SIGTERM alike while a run is going (main thread only; elsewhere a no-op).
+
+    The handlers that were installed before are restored on exit.
+    """
+    guard = _SignalGuard()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield guard
         return
-    hits: list[int] = []
-    previous = signal.getsignal(signal.SIGINT)
-
-    def handler(signum, frame):
-        hits.append(signum)
-        if len(hits) == 1 and callable(previous):
-            previous(signum, frame)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.getsignal(signum) for signum in _STOP_SIGNALS}
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, guard.handle)
     try:
-        yield
+        yield guard
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if hits:
-        raise KeyboardInterrupt
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
 def _fit_one(spec: Spec, data: Dataset, sigma: float, progressbar: bool):
@@ -128,7 +167,7 @@ def _fit_one(spec: Spec, data: Dataset, sigma: float, progressbar: bool):
     from bayesreg.exceptions import ConvergenceWarning
 
     est = _estimator(spec, sigma, progressbar)
-    with warnings.catch_warnings(record=True) as caught, _interrupts_propagate():
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         est.fit(data.X, data.y)
         comparison = compare_with_ridge(est, data.X, data.y, hdi_prob=HDI_PROB)
@@ -139,7 +178,7 @@ def _fit_one(spec: Spec, data: Dataset, sigma: float, progressbar: bool):
     return est, comparison, [str(w.message) for w in ours]
 
 
-def _posterior_attrs(spec: Spec, data_description: str, fit: FitResult) -> dict[str, Any]:
+def _posterior_attrs(spec: Spec, data: Dataset, fit: FitResult) -> dict[str, Any]:
     """Root attributes of ``posterior.nc``: what was fitted, to what, by which bayesreg, when.
 
     netCDF attributes are strings and numbers only (no None, no booleans). Empty for a fit
@@ -158,7 +197,7 @@ def _posterior_attrs(spec: Spec, data_description: str, fit: FitResult) -> dict[
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "spec_name": spec.name,
         "spec_file": str(spec.path.resolve()),
-        "data": data_description,
+        "data": data.description,
         "model_kind": spec.model.kind,
         "likelihood": likelihood_text(spec, est),
         "prior": prior_text(spec, sigma),
@@ -175,6 +214,9 @@ def _posterior_attrs(spec: Spec, data_description: str, fit: FitResult) -> dict[
     }
     if spec.seed is not None:
         attrs["seed"] = int(spec.seed)
+    if data.source is not None:
+        attrs["data_file"] = str(data.source)
+        attrs["data_sha256"] = str(data.source_sha256)
     return attrs
 
 
@@ -259,18 +301,6 @@ def _write_fit_files(fit: FitResult, folder: Path, attrs: dict[str, Any]) -> Non
     fit.files = written
 
 
-def _commit(tmp: Path, out_dir: Path, force: bool) -> None:
-    """Move the finished ``tmp`` to ``out_dir``, replacing an old one only at this point."""
-    _check_replaceable(out_dir, force)  # again: the folder may have appeared during the run
-    if out_dir.exists():
-        old = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}"
-        out_dir.rename(old)
-        tmp.rename(out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(out_dir)
-
-
 def run_spec(
     spec: Spec,
     out_dir: str | Path,
@@ -289,8 +319,9 @@ def run_spec(
         The output folder; it must not exist unless ``force`` is True.
     force : bool, default False
         Replace an existing output folder (only once the new run has been written), provided it
-        is empty or holds an earlier run (its ``.bayesreg-run`` marker); any other folder is
-        refused, so a mistyped ``--out`` never deletes a user's files.
+        is empty or holds an earlier run (its ``.bayesreg-run`` marker) and nothing else: a file
+        added to it or changed since is named and the replacement refused, so ``--force`` never
+        deletes a user's files.
     progressbar : bool, default True
         Show the sampler's progress bar.
     progress : callable, optional
@@ -305,9 +336,14 @@ def run_spec(
     Raises
     ------
     OutputExistsError
-        ``out_dir`` exists and ``force`` is False (checked before any fitting).
+        ``out_dir`` exists and ``force`` is False, or it holds files the earlier run did not
+        write (they are named); checked before any fitting and again before replacing it.
+    OutputPathError
+        ``out_dir`` cannot be created: a file is in the way, or its parent folder is not writable.
     SpecError
         The data does not fit the spec.
+    Interrupted
+        A SIGINT (Ctrl-C) or SIGTERM stopped the run (in the main thread); nothing was written.
 
     Examples
     --------
@@ -316,52 +352,82 @@ def run_spec(
     >>> result.exit_code, result.report  # doctest: +SKIP
     (0, PosixPath('runs/diabetes/report.md'))
     """
-    from bayesreg.app.report import write_report
-
     say = progress or (lambda message: None)
     out_dir = Path(out_dir)
-    _check_replaceable(out_dir, force)
+    with _interrupts_propagate() as guard:
+        check_replaceable(out_dir, force)
+        data = load_data(spec)  # before any progress line: a data error is then the only output
+        say(f"data: {data.description}")
+        # A hidden sibling (same file system, so the final rename is atomic).
+        partial = PartialFolder(out_dir)
+        with guard.deferred():
+            tmp = partial.create()
+        try:
+            guard.check()  # a signal while the folder was created
+            result = _fit_and_write(spec, data, tmp, out_dir, guard, progressbar, say)
+            say(f"writing {out_dir}")
+            guard.check()
+            with guard.deferred():  # a signal now is noted; the output is complete either way
+                partial.commit(force)
+        except BaseException as exc:
+            with guard.deferred():
+                partial.discard()
+            if guard.hits and not isinstance(exc, Interrupted):
+                # e.g. a compiler child process killed by the same Ctrl-C: the signal is the cause
+                raise Interrupted(guard.hits[0]) from exc
+            raise
+    return result
 
-    data = load_data(spec)  # before any progress line: a data error is then the only output
-    description = spec.describe_data(len(data.y), data.X.shape[1], data.target)
-    say(f"data: {description}")
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    # A hidden sibling (same file system, so the final rename is atomic); mkdir honours the umask.
-    tmp = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        fits = []
-        sigmas = spec.model.prior_sigma
-        folders = _sigma_folders(list(sigmas)) if spec.is_sweep else [""] * len(sigmas)
-        for i, (sigma, folder) in enumerate(zip(sigmas, folders, strict=True), start=1):
-            step = f"[{i}/{len(sigmas)}] prior_sigma={sigma:g}"
-            settings = spec.method
-            if spec.method == "mcmc":
-                settings += f", {spec.chains} chains x {spec.draws} draws ({spec.tune} tune)"
-            say(f"{step}: fitting {spec.model.kind} model ({settings})")
-            start = time.perf_counter()
-            est, comparison, caught = _fit_one(spec, data, sigma, progressbar)
-            seconds = time.perf_counter() - start
-            fit = FitResult(sigma, folder, comparison, est, caught, seconds=seconds)
-            _write_fit_files(fit, tmp / folder, _posterior_attrs(spec, description, fit))
-            fits.append(fit)
-            state = "converged" if fit.converged else "NOT CONVERGED"
-            agree = "agrees with ridge" if fit.agrees else "does NOT agree with ridge"
-            gap = f"max |MAP - ridge| = {comparison.max_abs_diff_map:.2g}"
-            say(f"{step}: {state}, {agree}, {gap} ({seconds:.1f} s)")
+def _fit_settings(spec: Spec) -> str:
+    """``"mcmc, 4 chains x 1000 draws (1000 tune)"``, ``"exact"``, ``"map"``."""
+    if spec.method != "mcmc":
+        return spec.method
+    return f"mcmc, {plural(spec.chains, 'chain')} x {plural(spec.draws, 'draw')} ({spec.tune} tune)"
 
-        result = RunResult(spec=spec, out_dir=out_dir, fits=fits, data_description=description)
-        if spec.is_sweep:
-            _write_sweep_files(fits, tmp)
-        shutil.copyfile(spec.path, tmp / "spec.toml")
-        write_report(result, tmp / "report.md")
-        (tmp / RUN_MARKER).write_text("written by `bayesreg run`; --force may replace this folder\n")
-        say(f"writing {out_dir}")
-        _commit(tmp, out_dir, force)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+def _fit_and_write(
+    spec: Spec,
+    data: Dataset,
+    tmp: Path,
+    out_dir: Path,
+    guard: _SignalGuard,
+    progressbar: bool,
+    say: Progress,
+) -> RunResult:
+    """Fit every ``prior_sigma`` and write all files into ``tmp``; a signal stops it between steps."""
+    from bayesreg.app.report import write_report
+
+    fits = []
+    sigmas = spec.model.prior_sigma
+    folders = _sigma_folders(list(sigmas)) if spec.is_sweep else [""] * len(sigmas)
+    for i, (sigma, folder) in enumerate(zip(sigmas, folders, strict=True), start=1):
+        step = f"[{i}/{len(sigmas)}] prior_sigma={sigma:g}"
+        say(f"{step}: fitting {spec.model.kind} model ({_fit_settings(spec)})")
+        start = time.perf_counter()
+        est, comparison, caught = _fit_one(spec, data, sigma, progressbar)
+        guard.check()  # the sampler may have caught the signal and returned early
+        seconds = time.perf_counter() - start
+        fit = FitResult(sigma, folder, comparison, est, caught, seconds=seconds)
+        _write_fit_files(fit, tmp / folder, _posterior_attrs(spec, data, fit))
+        fits.append(fit)
+        state = "converged" if fit.converged else "NOT CONVERGED"
+        agree = "agrees with ridge" if fit.agrees else "does NOT agree with ridge"
+        gap = f"max |MAP - ridge| = {comparison.max_abs_diff_map:.2g}"
+        say(f"{step}: {state}, {agree}, {gap} ({seconds:.1f} s)")
+
+    result = RunResult(
+        spec=spec,
+        out_dir=out_dir,
+        fits=fits,
+        data_description=data.description,
+        data_file=data.source,
+        data_sha256=data.source_sha256,
+    )
+    if spec.is_sweep:
+        _write_sweep_files(fits, tmp)
+    shutil.copyfile(spec.path, tmp / "spec.toml")
+    write_report(result, tmp / "report.md")
     return result
 
 

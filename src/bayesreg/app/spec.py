@@ -12,7 +12,7 @@ The format (``schema_version = 1``)::
 
     [data]                      # exactly one of: dataset, csv, generate
     dataset = "diabetes"        # a scikit-learn bundled set: "diabetes" or "breast_cancer"
-    # csv = "mydata.csv"        # a path relative to the spec file
+    # csv = "mydata.csv"        # a path relative to the spec file (any path: the file it names is read)
     # target = "y"              # required with csv
     # features = ["a", "b"]     # optional with csv; default: every other column
     # [data.generate]           # a noisy curve y = f(x) + N(0, noise_sd²), x ~ U(x_min, x_max)
@@ -113,10 +113,16 @@ class GenerateSpec:
 
 @dataclass(frozen=True)
 class DataSpec:
-    """Where the rows come from: a bundled data set, a CSV file, or a generated curve."""
+    """Where the rows come from: a bundled data set, a CSV file, or a generated curve.
+
+    ``csv`` is the file's path (a relative one joined to the spec's folder), ``csv_text`` what the
+    spec wrote. The path may point anywhere (``../../x.csv``, an absolute path): a spec reads
+    the file it names.
+    """
 
     dataset: str | None = None
     csv: Path | None = None
+    csv_text: str | None = None
     target: str | None = None
     features: tuple[str, ...] | None = None
     generate: GenerateSpec | None = None
@@ -505,7 +511,8 @@ def _parse_data(table: Mapping[str, Any], spec_path: Path) -> DataSpec:
 
 
 def _parse_csv_source(table: Mapping[str, Any], spec_path: Path) -> DataSpec:
-    rel = Path(_str(table["csv"], "data.csv"))
+    text = _str(table["csv"], "data.csv")
+    rel = Path(text)
     csv_path = rel if rel.is_absolute() else spec_path.parent / rel
     if not csv_path.is_file():
         raise SpecError(f"data.csv file not found: {csv_path} (paths are relative to the spec file)")
@@ -522,7 +529,7 @@ def _parse_csv_source(table: Mapping[str, Any], spec_path: Path) -> DataSpec:
         if len(set(feats)) != len(feats):
             raise SpecError(f"data.features lists a column twice: {feats!r}")
         features = tuple(feats)
-    return DataSpec(csv=csv_path, target=target, features=features)
+    return DataSpec(csv=csv_path, csv_text=text, target=target, features=features)
 
 
 def _parse_generate(raw: Any) -> GenerateSpec:
