@@ -296,3 +296,16 @@ def test_hierarchical_funnel_is_reported_as_sampler_trouble():
     comparison = compare_with_ridge(est, X, y)
     assert not comparison.agrees
     assert any("sampler did not converge" in r for r in comparison.reasons)
+
+
+def test_tiny_scales_whose_squares_underflow_still_give_ridge():
+    # σ = σ_n = 1e-200: both squares underflow to 0, but λ = (σ_n/σ)² = 1 is an ordinary number.
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(30, 2))
+    y = X @ [1.0, -1.0] + rng.normal(size=30)
+    kw = dict(noise_sigma=1e-200, method="exact", compute_log_likelihood=False)  # ((y - μ)/σ_n)² overflows
+    est = BayesianLinearRegression(1e-200, **kw).fit(X, y)
+    assert ridge_alpha_from_sigma(1e-200, 1e-200) == 1.0
+    np.testing.assert_allclose(est.coef_, Ridge(alpha=1.0).fit(X, y).coef_, rtol=1e-10)

@@ -95,7 +95,8 @@ def ridge_alpha_from_sigma(prior_sigma: ArrayLike, noise_sigma: ArrayLike) -> fl
     >>> ridge_alpha_from_sigma(prior_sigma=2.0, noise_sigma=1.0)
     0.25
     """
-    return _positive("noise_sigma", noise_sigma) ** 2 / _positive("prior_sigma", prior_sigma) ** 2
+    # The ratio first, so that scales like 1e-200 (whose squares underflow) still give their λ.
+    return (_positive("noise_sigma", noise_sigma) / _positive("prior_sigma", prior_sigma)) ** 2
 
 
 def sigma_from_ridge_alpha(ridge_alpha: ArrayLike, noise_sigma: ArrayLike) -> float | np.ndarray:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -369,18 +370,53 @@ def _sample_nutpie_cached(
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31))
     with _blas_threads_for_chains(chains, options.get("cores")):
-        idata = nutpie.sample(
-            compiled,
-            draws=draws,
-            tune=max(tune, 1),  # nuts-rs needs at least one tuning step, as in pm.sample
-            chains=chains,
-            seed=seed,
-            save_warmup=False,
-            progress_bar=progressbar,
-            **options,
+        idata = _run_nutpie(
+            lambda: nutpie.sample(
+                compiled,
+                draws=draws,
+                tune=max(tune, 1),  # nuts-rs needs at least one tuning step, as in pm.sample
+                chains=chains,
+                seed=seed,
+                save_warmup=False,
+                progress_bar=progressbar,
+                blocking=False,
+                **options,
+            )
         )
     # The cached model carries the coordinates of the fit that compiled it: use this model's.
     posterior = idata["posterior"].to_dataset()
     coords = {dim: list(values) for dim, values in model.coords.items() if dim in posterior.dims}
     idata["posterior"] = posterior.assign_coords(coords)
     return idata
+
+
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _run_nutpie(start: Callable[[], Any]) -> xr.DataTree:
+    """Start nutpie's background sampler and wait for it, as ``nutpie.sample`` does, without its gap.
+
+    ``nutpie.sample`` aborts its sampler threads on a KeyboardInterrupt only once it waits for
+    them; an interrupt that lands while the sampler is being started (SIGTERM from ``timeout``, a
+    Ctrl-C) left the threads running, and they panicked as the interpreter exited. Here SIGINT and
+    SIGTERM are held back while the sampler starts (the threads it spawns inherit the mask) and
+    let through only inside the ``try`` that aborts it. As with nutpie, an interrupt returns the
+    draws made so far; the caller decides what an interrupted fit means.
+    """
+    can_mask = hasattr(signal, "pthread_sigmask")
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS) if can_mask else None
+    try:
+        sampler = start()
+    except BaseException:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        raise
+    try:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a pending signal is raised here
+        return sampler.wait()
+    except KeyboardInterrupt:
+        return sampler.abort()
+    except BaseException:
+        sampler.cancel()
+        raise

@@ -156,7 +156,7 @@ def posterior_from_stats(
     p = stats.xty.size
     noise_var = noise_sigma**2
     # Scale by σ_n² so the solve is the ridge normal equations (XᵀX + αI) w = Xᵀy exactly.
-    ridge_alpha = noise_var / prior_sigma**2
+    ridge_alpha = (noise_sigma / prior_sigma) ** 2  # the ratio first: 1e-200² would underflow to 0
     factor = linalg.cho_factor(stats.xtx + ridge_alpha * np.eye(p))
     coef_mean = linalg.cho_solve(factor, stats.xty)
     coef_cov = noise_var * linalg.cho_solve(factor, np.eye(p))
