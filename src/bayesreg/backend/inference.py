@@ -25,12 +25,13 @@ import pytensor
 import pytensor.tensor as pt
 import xarray as xr
 from pymc.pytensorf import join_nonshared_inputs
-from scipy import linalg, optimize
+from scipy import optimize
 
 from bayesreg._warn import warn_user
 from bayesreg.backend.options import RESERVED_SAMPLE_KWARGS
 from bayesreg.backend.results import MapResult
 from bayesreg.exceptions import OptimizerWarning
+from bayesreg.stats.newton import newton_step, newton_step_and_inverse
 
 if TYPE_CHECKING:
     from pytensor.graph.basic import Variable
@@ -144,15 +145,6 @@ def _objective_for(model: pm.Model, output_vars: Sequence[str], structure_key: H
     return _cached(key, lambda: _CompiledObjective(model, output_vars)).bind(model)
 
 
-def _newton_step(grad: np.ndarray, hess: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The Newton step toward the maximum and the inverse negative Hessian, or None if not a max."""
-    try:
-        factor = linalg.cho_factor(-hess)
-    except linalg.LinAlgError:
-        return None
-    return linalg.cho_solve(factor, grad), linalg.cho_solve(factor, np.eye(grad.size))
-
-
 def find_map(
     model: pm.Model,
     *,
@@ -214,10 +206,9 @@ def find_map(
     # Newton polish: quadratic convergence takes the last digits trust-exact may leave.
     for _ in range(20):
         logp, grad, hess = objective(x)
-        newton = _newton_step(grad, hess)
-        if newton is None:
+        step = newton_step(grad, hess)
+        if step is None:
             break
-        step, _ = newton
         candidate = x + step
         if not objective(candidate)[0] >= logp - 1e-12 * abs(logp):
             break
@@ -226,7 +217,7 @@ def find_map(
             break
 
     logp, grad, hess = objective(x)
-    newton = _newton_step(grad, hess)
+    newton = newton_step_and_inverse(grad, hess)
     if newton is None:
         converged, rel_step, inv_neg_hess = False, np.inf, np.full(hess.shape, np.nan)
     else:

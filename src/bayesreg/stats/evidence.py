@@ -16,6 +16,7 @@ import numpy as np
 from scipy import linalg
 
 from bayesreg.stats.conjugate import gaussian_posterior
+from bayesreg.stats.newton import newton_step
 from bayesreg.stats.suffstats import SufficientStats, sufficient_stats
 
 __all__ = [
@@ -614,13 +615,13 @@ def find_hyperparameter_mode(
         if stalled:
             break
 
-    newton = _newton_step_or_none(grad, hess)
-    newton_step = float("inf") if newton is None else float(np.max(np.abs(newton)))
-    converged = bool(np.isfinite(value) and newton_step <= rtol)
+    newton = newton_step(grad, hess)
+    remaining = float("inf") if newton is None else float(np.max(np.abs(newton)))
+    converged = bool(np.isfinite(value) and remaining <= rtol)
     sigma = float(np.exp(x[0]))
     noise = float(np.exp(x[1])) if noise_sigma is None else float(noise_sigma)
     reason = "" if converged else _why_no_mode(target, sigma, noise, concave=newton is not None)
-    return HyperparameterMode(sigma, noise, converged, newton_step, n_iter, reason)
+    return HyperparameterMode(sigma, noise, converged, remaining, n_iter, reason)
 
 
 def _why_no_mode(target: _ScaleLogPosterior, sigma: float, noise: float, *, concave: bool) -> str:
@@ -642,15 +643,6 @@ def _why_no_mode(target: _ScaleLogPosterior, sigma: float, noise: float, *, conc
     return "Newton's method stopped short of its tolerance; please report this data set."
 
 
-def _newton_step_or_none(grad: np.ndarray, hess: np.ndarray) -> np.ndarray | None:
-    """The Newton step ``−H⁻¹g`` toward a maximum, or None where H is not negative definite."""
-    try:
-        factor = linalg.cho_factor(-hess)
-    except linalg.LinAlgError:
-        return None
-    return linalg.cho_solve(factor, grad)
-
-
 def _ascent_step(grad: np.ndarray, hess: np.ndarray, max_length: float = 1.0) -> np.ndarray:
     """A Newton step, regularised toward gradient ascent where H is not negative definite.
 
@@ -660,7 +652,7 @@ def _ascent_step(grad: np.ndarray, hess: np.ndarray, max_length: float = 1.0) ->
     shift = 0.0
     scale = max(1.0, float(np.max(np.abs(np.diag(hess)))))
     while True:
-        step = _newton_step_or_none(grad, hess - shift * np.eye(grad.size))
+        step = newton_step(grad, hess - shift * np.eye(grad.size))
         if step is not None:
             break
         shift = scale * 1e-8 if shift == 0.0 else shift * 10
