@@ -84,10 +84,6 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(self.signal_name)
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.6g}"
-
-
 def _sigma_folders(sigmas: list[float]) -> list[str]:
     """One folder name per prior_sigma: short (``sigma_0.3``) unless two would collide."""
     names = [f"sigma_{sigma:g}" for sigma in sigmas]

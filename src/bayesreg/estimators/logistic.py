@@ -137,8 +137,11 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
                 "target (multinomial models are not supported)."
             )
         y01 = (y == self.classes_[1]).astype(np.int64)
-        check_sums_of_squares("X", sums_of_squares(X, centred=self.fit_intercept), self._feature_names())
-        self._warn_if_prior_scale_mismatched(X.std(axis=0), 1.0, "one logit")
+        squares = sums_of_squares(X, centred=self.fit_intercept)
+        check_sums_of_squares("X", squares, self._feature_names())
+        # The feature scale the prior meets, as the linear model measures it (about the mean with
+        # an intercept, about 0 without): one pass over X serves both checks.
+        self._warn_if_prior_scale_mismatched(np.sqrt(squares / X.shape[0]), 1.0, "one logit")
         self._x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
         self.idata_ = None
         self.convergence_ = None
