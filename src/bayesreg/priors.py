@@ -6,6 +6,15 @@ likelihood. Its negative log posterior is ``Σ NLL_i + ‖w‖² / (2σ²)``; ea
 pair of functions below undoes one rescaling. The names never say "alpha" or "lambda" unqualified,
 because those words mean a penalty in one library and a precision in another.
 
+The same holds for the sparse priors, each with sd σ like the normal one. The Laplace prior
+``p(w) ∝ exp(−|w|/b)`` has scale ``b = σ/√2`` and penalty ``‖w‖₁/b``. The elastic-net prior
+``p(w) ∝ exp(−λ1|w| − ½λ2 w²)`` splits one scale ``c`` as scikit-learn splits its penalty,
+``λ1 = cρ`` and ``λ2 = c(1 − ρ)`` with ``ρ`` the ``l1_ratio``, and ``c`` is the root that gives the
+prior the sd σ (:func:`elasticnet_penalties_from_sigma`; its variance has a closed form, see
+:func:`sigma_from_elasticnet_penalties`). ρ = 0 is the normal prior, ρ = 1 the Laplace. ρ is not
+free of units: at a fixed ρ the prior is nearly normal when ``σ ≫ ρ/(1 − ρ)`` and nearly Laplace when
+``σ ≪ ρ/(1 − ρ)`` (σ in the units of the coefficient), so its shape depends on the scale of X.
+
 Every function accepts scalars or numpy arrays and is numpy-only, so it is cheap to import.
 
 =========================================================  =============================  ==================
@@ -17,14 +26,26 @@ objective as the library writes it                          where               
                                                             ``SGDRegressor(alpha)``
 ``(1/n) Σ logloss + ½ a‖w‖²``                               ``SGDClassifier(log_loss)``    a = 1/(nσ²)
 ``(1/n) Σ (y − ŷ)² + λ‖w‖²``                                the seed note's loss           λ = σ_n²/(nσ²)
-``(1/n) Σ (y − ŷ)²``, gradient ``+ λw``                     PyTorch MSE + SGD weight decay λ = 2σ_n²/(nσ²)
-``(1/n) Σ logloss``, gradient ``+ λw``                      PyTorch BCE + SGD weight decay λ = 1/(nσ²)
-``alpha_``, ``lambda_`` (precisions)                        ``BayesianRidge``              σ_n² = 1/alpha_,
-                                                                                           σ² = 1/lambda_
+``(1/n) Σ (y − ŷ)²``, gradient ``+ λw``                     PyTorch MSE + weight decay     λ = 2σ_n²/(nσ²)
+``(1/n) Σ logloss``, gradient ``+ λw``                      PyTorch BCE + weight decay     λ = 1/(nσ²)
+``alpha_``, ``lambda_`` (precisions)                        ``BayesianRidge``              σ_n²=1/``alpha_``,
+                                                                                           σ²=1/``lambda_``
+``1/(2n) Σ (y − ŷ)² + a‖w‖₁``                               ``Lasso(alpha)``               a = σ_n²/(n b),
+                                                                                           b = σ/√2
+``C · Σ logloss + ‖w‖₁``                                    ``LogisticRegression(C)``,     C = b = σ/√2
+                                                            ``l1_ratio=1``
+``1/(2n) Σ (y − ŷ)² + a(ρ‖w‖₁ + ½(1 − ρ)‖w‖²)``             ``ElasticNet(alpha,``          a = σ_n² c/n
+                                                            ``l1_ratio=ρ)``
+``C · Σ logloss + ρ‖w‖₁ + ½(1 − ρ)‖w‖²``                    ``LogisticRegression(C)``,     C = 1/c
+                                                            ``l1_ratio=ρ``
+``λ1|w| + ½λ2 w²`` (minus the log prior)                    the elastic-net prior          λ1 = cρ,
+                                                                                           λ2 = c(1 − ρ)
 =========================================================  =============================  ==================
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -32,12 +53,22 @@ from numpy.typing import ArrayLike
 __all__ = [
     "bayesian_ridge_from_sigmas",
     "elasticnet_alpha_from_sigma",
+    "elasticnet_penalties_from_sigma",
+    "laplace_scale_from_sigma",
+    "lasso_alpha_from_sigma",
     "logistic_C_from_sigma",
+    "logistic_elasticnet_C_from_sigma",
+    "logistic_l1_C_from_sigma",
     "mean_loss_lambda_from_sigma",
     "ridge_alpha_from_sigma",
     "sgd_classifier_alpha_from_sigma",
     "sigma_from_elasticnet_alpha",
+    "sigma_from_elasticnet_penalties",
+    "sigma_from_laplace_scale",
+    "sigma_from_lasso_alpha",
     "sigma_from_logistic_C",
+    "sigma_from_logistic_elasticnet_C",
+    "sigma_from_logistic_l1_C",
     "sigma_from_mean_loss_lambda",
     "sigma_from_ridge_alpha",
     "sigma_from_sgd_classifier_alpha",
@@ -139,30 +170,49 @@ def sigma_from_logistic_C(C: ArrayLike) -> float | np.ndarray:
 
 
 def elasticnet_alpha_from_sigma(
-    prior_sigma: ArrayLike, noise_sigma: ArrayLike, n_samples: int
+    prior_sigma: ArrayLike, noise_sigma: ArrayLike, n_samples: int, l1_ratio: ArrayLike = 0.0
 ) -> float | np.ndarray:
     """``a = σ_n² / (n σ²)`` for ``ElasticNet(alpha=a, l1_ratio=0)`` and ``SGDRegressor(alpha=a)``.
+
+    With ``l1_ratio=ρ > 0``, ``a = σ_n² c / n`` for ``ElasticNet(alpha=a, l1_ratio=ρ)`` (and
+    ``SGDRegressor(penalty="elasticnet")``), where ``c`` is the scale that gives the elastic-net prior
+    of :func:`elasticnet_penalties_from_sigma` the sd σ: ``1/(2n) Σ (y − ŷ)² + a(ρ‖w‖₁ + ½(1 − ρ)‖w‖²)``
+    times ``n/σ_n²`` is ``Σ (y − ŷ)²/(2σ_n²) + λ1‖w‖₁ + ½λ2‖w‖²``. ρ = 1 is
+    :func:`lasso_alpha_from_sigma`.
 
     Examples
     --------
     >>> elasticnet_alpha_from_sigma(prior_sigma=1.0, noise_sigma=2.0, n_samples=8)
     0.5
+    >>> round(elasticnet_alpha_from_sigma(1.0, noise_sigma=2.0, n_samples=8, l1_ratio=0.5), 12)
+    0.565190496601
     """
-    return ridge_alpha_from_sigma(prior_sigma, noise_sigma) / _n_samples(n_samples)
+    if np.all(np.asarray(l1_ratio) == 0):
+        return ridge_alpha_from_sigma(prior_sigma, noise_sigma) / _n_samples(n_samples)
+    noise = _positive("noise_sigma", noise_sigma)
+    scale = _elasticnet_scale(prior_sigma, l1_ratio)
+    return _scalar_or_array(noise * (noise * scale) / _n_samples(n_samples))
 
 
 def sigma_from_elasticnet_alpha(
-    elasticnet_alpha: ArrayLike, noise_sigma: ArrayLike, n_samples: int
+    elasticnet_alpha: ArrayLike, noise_sigma: ArrayLike, n_samples: int, l1_ratio: ArrayLike = 0.0
 ) -> float | np.ndarray:
-    """Prior sd implied by ``ElasticNet(alpha=a, l1_ratio=0)`` on ``n_samples`` rows.
+    """Prior sd implied by ``ElasticNet(alpha=a, l1_ratio=ρ)`` (default ρ = 0) on ``n_samples`` rows.
 
     Examples
     --------
     >>> sigma_from_elasticnet_alpha(0.5, noise_sigma=2.0, n_samples=8)
     1.0
+    >>> round(sigma_from_elasticnet_alpha(0.565190496601, noise_sigma=2.0, n_samples=8, l1_ratio=0.5), 9)
+    1.0
     """
     alpha = _positive("elasticnet_alpha", elasticnet_alpha) * _n_samples(n_samples)
-    return sigma_from_ridge_alpha(alpha, noise_sigma)
+    if np.all(np.asarray(l1_ratio) == 0):
+        return sigma_from_ridge_alpha(alpha, noise_sigma)
+    noise = _positive("noise_sigma", noise_sigma)
+    scale = (alpha / noise) / noise  # c = n a / σ_n²
+    rho = _l1_ratio(l1_ratio)
+    return sigma_from_elasticnet_penalties(scale * rho, scale * (1.0 - rho))
 
 
 def sgd_classifier_alpha_from_sigma(prior_sigma: ArrayLike, n_samples: int) -> float | np.ndarray:
@@ -321,8 +371,8 @@ def sigmas_from_bayesian_ridge(
 ) -> tuple[float | np.ndarray, float | np.ndarray]:
     """``(prior_sigma, noise_sigma)`` from ``BayesianRidge``'s fitted precisions.
 
-    ``alpha_`` is the noise precision (σ_n² = 1/alpha_) and ``lambda_`` the weight precision
-    (σ² = 1/lambda_); the equivalent ridge penalty is ``lambda_ / alpha_``.
+    ``alpha_`` is the noise precision (``σ_n² = 1/alpha_``) and ``lambda_`` the weight precision
+    (``σ² = 1/lambda_``); the equivalent ridge penalty is ``lambda_ / alpha_``.
 
     Examples
     --------
@@ -350,3 +400,293 @@ def bayesian_ridge_from_sigmas(
         1.0 / _positive("noise_sigma", noise_sigma) ** 2,
         1.0 / _positive("prior_sigma", prior_sigma) ** 2,
     )
+
+
+# --- Laplace prior (L1) ----------------------------------------------------------------------------
+
+
+def laplace_scale_from_sigma(prior_sigma: ArrayLike) -> float | np.ndarray:
+    """Scale ``b = σ/√2`` of the Laplace prior ``p(w) ∝ exp(−|w|/b)`` whose sd is σ.
+
+    Examples
+    --------
+    >>> laplace_scale_from_sigma(prior_sigma=np.sqrt(2.0))
+    1.0
+    """
+    return _positive("prior_sigma", prior_sigma) / math.sqrt(2.0)
+
+
+def sigma_from_laplace_scale(laplace_scale: ArrayLike) -> float | np.ndarray:
+    """The sd ``σ = √2 b`` of the Laplace prior of scale b.
+
+    Examples
+    --------
+    >>> sigma_from_laplace_scale(1.5)
+    2.121320343559643
+    """
+    return math.sqrt(2.0) * _positive("laplace_scale", laplace_scale)
+
+
+def lasso_alpha_from_sigma(
+    prior_sigma: ArrayLike, noise_sigma: ArrayLike, n_samples: int
+) -> float | np.ndarray:
+    """``a = σ_n² / (n b)`` for ``Lasso(alpha=a)``: a Laplace prior of sd σ (scale ``b = σ/√2``).
+
+    ``Lasso`` minimises ``1/(2n) Σ (y − ŷ)² + a‖w‖₁``; times ``n/σ_n²`` that is the negative log
+    posterior ``Σ (y − ŷ)²/(2σ_n²) + ‖w‖₁/b`` (plus a constant).
+
+    Parameters
+    ----------
+    prior_sigma : float or array
+        Standard deviation σ of the Laplace prior on each coefficient.
+    noise_sigma : float or array
+        Noise standard deviation σ_n of the Gaussian likelihood.
+    n_samples : int
+        Number of rows n the lasso is fitted on.
+
+    Returns
+    -------
+    float or ndarray
+        The ``alpha`` of :class:`sklearn.linear_model.Lasso` (and of ``ElasticNet(l1_ratio=1)``).
+
+    Examples
+    --------
+    >>> lasso_alpha_from_sigma(prior_sigma=np.sqrt(2.0), noise_sigma=2.0, n_samples=4)
+    1.0
+    """
+    noise = _positive("noise_sigma", noise_sigma)
+    # The ratio first, as in ridge_alpha_from_sigma, so that tiny or huge scales keep their value.
+    return noise * (noise / laplace_scale_from_sigma(prior_sigma)) / _n_samples(n_samples)
+
+
+def sigma_from_lasso_alpha(
+    lasso_alpha: ArrayLike, noise_sigma: ArrayLike, n_samples: int
+) -> float | np.ndarray:
+    """Laplace prior sd ``σ = √2 σ_n² / (n a)`` implied by ``Lasso(alpha=a)`` on ``n_samples`` rows.
+
+    Examples
+    --------
+    >>> sigma_from_lasso_alpha(1.0, noise_sigma=2.0, n_samples=4)
+    1.4142135623730951
+    """
+    noise = _positive("noise_sigma", noise_sigma)
+    scale = noise * (noise / (_positive("lasso_alpha", lasso_alpha) * _n_samples(n_samples)))
+    return sigma_from_laplace_scale(scale)
+
+
+def logistic_l1_C_from_sigma(prior_sigma: ArrayLike) -> float | np.ndarray:
+    """``C = b = σ/√2`` for ``LogisticRegression(C=C, l1_ratio=1)`` (``solver="saga"``).
+
+    ``C · Σ logloss + ‖w‖₁`` divided by C is ``Σ logloss + ‖w‖₁/b``: a Laplace prior of scale b.
+
+    Examples
+    --------
+    >>> logistic_l1_C_from_sigma(prior_sigma=np.sqrt(2.0))
+    1.0
+    """
+    return laplace_scale_from_sigma(prior_sigma)
+
+
+def sigma_from_logistic_l1_C(C: ArrayLike) -> float | np.ndarray:
+    """Laplace prior sd ``σ = √2 C`` implied by ``LogisticRegression(C=C, l1_ratio=1)``.
+
+    Examples
+    --------
+    >>> sigma_from_logistic_l1_C(0.5)
+    0.7071067811865476
+    """
+    return sigma_from_laplace_scale(_positive("C", C))
+
+
+# --- elastic-net prior -----------------------------------------------------------------------------
+#
+# The density p(w) ∝ exp(−λ1|w| − ½λ2 w²) is, on each half-line, a normal N(∓λ1/λ2, 1/λ2) truncated at
+# 0. With t = λ1/√λ2 and R(t) = Q(t)/φ(t) the Mills ratio of the standard normal, its variance is
+#     Var = (1 + t² − t/R(t)) / λ2,
+# and W(t) = (1 + t²) λ2 Var is bounded (1 at t = 0, the normal prior; 2 as t → ∞, the Laplace prior
+# with Var = 2/λ1²; its minimum is 0.848 at t ≈ 0.45), so that
+#     σ² = W(t) / (λ2 + λ1²)
+# holds at both ends without a division by 0. For t < 2, R comes from the standard library's erfc
+# (the cancellation in 1 + t² − t/R costs at most 10x rounding there). For t ≥ 2 Laplace's continued
+# fraction R = 1/(t + 1/(t + 2/(t + 3/(t + …)))) gives 1 + t² − t/R = D/(t + D) with
+# D = 2/(t + 3/(t + 4/(t + …))) exactly, free of cancellation; 120 terms are exact to rounding at t = 2.
+
+_CF_FROM = 2.0
+_CF_TERMS = 120
+_W_MIN = 0.8  # below the minimum of W (0.848...), to bracket the scale
+
+
+def _elasticnet_w(t: np.ndarray) -> np.ndarray:
+    """``W(t) = (1 + t²) λ2 Var(w)`` of the elastic-net prior at ``t = λ1/√λ2`` in [0, ∞]."""
+    t = np.asarray(t, dtype=float)
+    out = np.empty_like(t)
+    small = t < _CF_FROM
+    ts = t[small]
+    erfcx = np.array([math.exp(v * v / 2.0) * math.erfc(v / math.sqrt(2.0)) for v in ts], dtype=float)
+    out[small] = (1.0 + ts**2) * (1.0 + ts**2 - ts / (math.sqrt(math.pi / 2.0) * erfcx))
+    with np.errstate(divide="ignore"):
+        u = 1.0 / t[~small]  # 0 where t = ∞ (no L2 part)
+    tail = np.zeros_like(u)
+    for k in range(_CF_TERMS, 2, -1):
+        tail = k * u / (1.0 + u * tail)
+    t_d = 2.0 / (1.0 + u * tail)  # t·D
+    d = u * t_d
+    out[~small] = (t_d + u * d) / (1.0 + u * d)  # (1 + t²) D / (t + D), divided through by t
+    return out
+
+
+def _l1_ratio(l1_ratio: ArrayLike) -> np.ndarray:
+    rho = np.asarray(l1_ratio, dtype=float)
+    if rho.size == 0 or not np.all(np.isfinite(rho)) or np.any((rho < 0) | (rho > 1)):
+        raise ValueError(
+            f"The 'l1_ratio' argument must be a number in [0, 1] (or an array of them). Got {l1_ratio!r}."
+        )
+    return rho
+
+
+def _scalar_or_array(value: np.ndarray) -> float | np.ndarray:
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def _log_t_from_product(log_product: np.ndarray) -> np.ndarray:
+    """``log t`` from ``log(t²(1 + t²))``, without overflow: ``t² = 2a/(1 + √(1 + 4a))``."""
+    log_sqrt = 0.5 * np.logaddexp(0.0, np.log(4.0) + log_product)
+    return 0.5 * (np.log(2.0) + log_product - np.logaddexp(0.0, log_sqrt))
+
+
+def _elasticnet_log_scale(sigma: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """``log c``: the penalty ``c(ρ|w| + ½(1 − ρ)w²)`` whose prior has sd σ, for 0 < ρ < 1.
+
+    With ``λ1 = cρ``, ``λ2 = c(1 − ρ)`` and ``t = λ1/√λ2``, the sd is σ where
+    ``G(log t) = log W(t) − log(t²(1 + t²)) − 2 log k = 0`` with ``k = σ(1 − ρ)/ρ``. G falls
+    strictly; ``W ∈ [0.8, 2]`` brackets the root, which the Illinois method then finds.
+    """
+    log_k = np.log(sigma) + np.log1p(-rho) - np.log(rho)
+
+    def g(log_t: np.ndarray) -> np.ndarray:
+        log_t2 = 2.0 * log_t
+        return np.log(_elasticnet_w(np.exp(log_t))) - log_t2 - np.logaddexp(0.0, log_t2) - 2.0 * log_k
+
+    a = _log_t_from_product(np.log(_W_MIN) - 2.0 * log_k)
+    b = _log_t_from_product(np.log(2.0) - 2.0 * log_k)
+    ga, gb = g(a), g(b)
+    for _ in range(200):
+        active = (gb != 0.0) & (np.abs(b - a) > 4 * np.finfo(float).eps * np.maximum(1.0, np.abs(b)))
+        if not np.any(active):
+            break
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = np.where(active, b - gb * (b - a) / (gb - ga), b)
+        c = np.where(np.isfinite(c), c, 0.5 * (a + b))
+        gc = g(c)
+        flip = active & (gc * gb < 0)  # the root lies between b and c: b becomes the far end
+        keep = active & ~flip  # Illinois: halve the far end's value so that it moves next time
+        a, ga = np.where(flip, b, a), np.where(flip, gb, np.where(keep, 0.5 * ga, ga))
+        b, gb = np.where(active, c, b), np.where(active, gc, gb)
+    return 2.0 * b + np.log1p(-rho) - 2.0 * np.log(rho)  # c = t²(1 − ρ)/ρ²
+
+
+def _elasticnet_scale(prior_sigma: ArrayLike, l1_ratio: ArrayLike) -> np.ndarray:
+    """The scale ``c`` of :func:`_elasticnet_log_scale`, with the limits ρ = 0 and ρ = 1 exact."""
+    sigma, rho = np.broadcast_arrays(
+        np.asarray(_positive("prior_sigma", prior_sigma), dtype=float), _l1_ratio(l1_ratio)
+    )
+    scale = np.where(rho == 0.0, (1.0 / sigma) ** 2, np.sqrt(2.0) / sigma)
+    inside = (rho > 0.0) & (rho < 1.0)
+    if np.any(inside):
+        scale[inside] = np.exp(_elasticnet_log_scale(sigma[inside], rho[inside]))
+    return scale
+
+
+def elasticnet_penalties_from_sigma(
+    prior_sigma: ArrayLike, l1_ratio: ArrayLike
+) -> tuple[float | np.ndarray, float | np.ndarray]:
+    """``(λ1, λ2)`` of the elastic-net prior ``p(w) ∝ exp(−λ1|w| − ½λ2 w²)`` whose sd is σ.
+
+    The penalty is split as scikit-learn splits it, ``λ1 = cρ`` and ``λ2 = c(1 − ρ)`` with ρ the L1
+    share (``l1_ratio``), and the one scale ``c`` is the root that makes the prior's standard
+    deviation σ. ``ρ = 0`` is the normal prior (``λ2 = 1/σ²``), ``ρ = 1`` the Laplace prior
+    (``λ1 = √2/σ``).
+
+    Parameters
+    ----------
+    prior_sigma : float or array
+        Standard deviation σ of the prior on each coefficient.
+    l1_ratio : float or array
+        ρ in [0, 1].
+
+    Returns
+    -------
+    (float or ndarray, float or ndarray)
+        ``λ1``, the weight of ``|w|``, and ``λ2``, that of ``½w²``, in the negative log density.
+
+    Examples
+    --------
+    >>> elasticnet_penalties_from_sigma(prior_sigma=0.5, l1_ratio=0.0)
+    (0.0, 4.0)
+    >>> lam1, lam2 = elasticnet_penalties_from_sigma(prior_sigma=1.0, l1_ratio=0.5)
+    >>> round(lam1, 12), round(lam2, 12), round(sigma_from_elasticnet_penalties(lam1, lam2), 12)
+    (0.565190496601, 0.565190496601, 1.0)
+    """
+    rho = _l1_ratio(l1_ratio)
+    scale = _elasticnet_scale(prior_sigma, rho)
+    lam1, lam2 = scale * rho, scale * (1.0 - rho)
+    return _scalar_or_array(lam1), _scalar_or_array(lam2)
+
+
+def sigma_from_elasticnet_penalties(lam1: ArrayLike, lam2: ArrayLike) -> float | np.ndarray:
+    """The sd of the prior ``p(w) ∝ exp(−λ1|w| − ½λ2 w²)``, in closed form.
+
+    ``σ² = W(t) / (λ2 + λ1²)`` with ``t = λ1/√λ2`` and ``W(t) = (1 + t²)(1 + t² − t/R(t))`` (R the
+    Mills ratio of the standard normal); W is 1 for the normal prior and 2 for the Laplace. The
+    l1_ratio of the pair is ``λ1/(λ1 + λ2)``.
+
+    Examples
+    --------
+    >>> sigma_from_elasticnet_penalties(0.0, 4.0), sigma_from_elasticnet_penalties(1.0, 0.0)
+    (0.5, 1.4142135623730951)
+    >>> round(sigma_from_elasticnet_penalties(1.0, 1.0), 12)
+    0.689104290974
+    """
+    l1, l2 = np.broadcast_arrays(np.asarray(lam1, dtype=float), np.asarray(lam2, dtype=float))
+    if (
+        l1.size == 0
+        or not np.all(np.isfinite(l1) & np.isfinite(l2))
+        or np.any((l1 < 0) | (l2 < 0) | (l1 + l2 <= 0))
+    ):
+        raise ValueError(
+            "The 'lam1' and 'lam2' arguments must be finite numbers >= 0, not both 0. "
+            f"Got {lam1!r} and {lam2!r}."
+        )
+    with np.errstate(divide="ignore"):
+        t = l1 / np.sqrt(l2)  # ∞ for the Laplace prior
+    return _scalar_or_array(np.sqrt(_elasticnet_w(t)) / np.hypot(l1, np.sqrt(l2)))
+
+
+def logistic_elasticnet_C_from_sigma(prior_sigma: ArrayLike, l1_ratio: ArrayLike) -> float | np.ndarray:
+    """``C = 1/c`` for ``LogisticRegression(C=C, l1_ratio=ρ)`` (``solver="saga"``).
+
+    ``C · Σ logloss + ρ‖w‖₁ + ½(1 − ρ)‖w‖²`` divided by C is the negative log posterior with the
+    elastic-net prior of :func:`elasticnet_penalties_from_sigma`: ``λ1 = ρ/C``, ``λ2 = (1 − ρ)/C``.
+    ρ = 0 gives :func:`logistic_C_from_sigma`, ρ = 1 :func:`logistic_l1_C_from_sigma`.
+
+    Examples
+    --------
+    >>> logistic_elasticnet_C_from_sigma(prior_sigma=3.0, l1_ratio=0.0)
+    9.0
+    >>> round(logistic_elasticnet_C_from_sigma(prior_sigma=1.0, l1_ratio=0.5), 12)
+    0.884657479216
+    """
+    return _scalar_or_array(1.0 / _elasticnet_scale(prior_sigma, l1_ratio))
+
+
+def sigma_from_logistic_elasticnet_C(C: ArrayLike, l1_ratio: ArrayLike) -> float | np.ndarray:
+    """Prior sd implied by ``LogisticRegression(C=C, l1_ratio=ρ)``.
+
+    Examples
+    --------
+    >>> sigma_from_logistic_elasticnet_C(9.0, l1_ratio=0.0)
+    3.0
+    """
+    scale = 1.0 / np.asarray(_positive("C", C), dtype=float)
+    rho = _l1_ratio(l1_ratio)
+    return sigma_from_elasticnet_penalties(scale * rho, scale * (1.0 - rho))

@@ -150,23 +150,120 @@ def gaussian_posterior(
 
 
 def posterior_from_stats(
-    stats: SufficientStats, *, prior_sigma: float, noise_sigma: float
+    stats: SufficientStats,
+    *,
+    prior_sigma: float | np.ndarray,
+    noise_sigma: float,
+    prior_mean: float | np.ndarray = 0.0,
+    intercept_prior: tuple[float, float] | None = None,
 ) -> GaussianPosterior:
-    """Exact posterior from precomputed :class:`SufficientStats` (see :func:`gaussian_posterior`)."""
+    """Exact posterior from precomputed :class:`SufficientStats` (see :func:`gaussian_posterior`).
+
+    Parameters
+    ----------
+    stats : SufficientStats
+    prior_sigma : float or ndarray of shape (p,)
+        The prior sd of each coefficient; ``inf`` is a flat prior on that coefficient.
+    noise_sigma : float
+        The known noise sd.
+    prior_mean : float or ndarray of shape (p,), default 0
+        The prior mean of the coefficients.
+    intercept_prior : (mean, sd) or None, default None
+        A normal prior on the intercept (of the model as written, X not centred); None is flat.
+
+    Examples
+    --------
+    With a prior mean ``m`` the posterior mean is ``m`` plus ridge on ``y − Xm``:
+
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    >>> m = np.array([1.0, -1.0])
+    >>> post = posterior_from_stats(sufficient_stats(X, y, fit_intercept=True),
+    ...                             prior_sigma=2.0, noise_sigma=1.0, prior_mean=m)
+    >>> bool(np.allclose(post.coef_mean, m + Ridge(alpha=0.25).fit(X, y - X @ m).coef_))
+    True
+    """
     p = stats.xty.size
     noise_var = noise_sigma**2
-    # Scale by σ_n² so the solve is the ridge normal equations (XᵀX + αI) w = Xᵀy exactly.
-    ridge_alpha = (noise_sigma / prior_sigma) ** 2  # the ratio first: 1e-200² would underflow to 0
-    factor = linalg.cho_factor(stats.xtx + ridge_alpha * np.eye(p))
-    coef_mean = linalg.cho_solve(factor, stats.xty)
-    coef_cov = noise_var * linalg.cho_solve(factor, np.eye(p))
-    coef_cov = 0.5 * (coef_cov + coef_cov.T)
+    simple = np.ndim(prior_sigma) == 0 and not np.any(prior_mean) and intercept_prior is None
+    if simple and np.isfinite(prior_sigma):
+        # Scale by σ_n² so the solve is the ridge normal equations (XᵀX + αI) w = Xᵀy exactly.
+        ridge_alpha = (noise_sigma / prior_sigma) ** 2  # the ratio first: 1e-200² would underflow to 0
+        factor = linalg.cho_factor(stats.xtx + ridge_alpha * np.eye(p))
+        coef_mean = linalg.cho_solve(factor, stats.xty)
+        coef_cov = noise_var * linalg.cho_solve(factor, np.eye(p))
+        coef_cov = 0.5 * (coef_cov + coef_cov.T)
+        if stats.fit_intercept:
+            intercept_mean = stats.y_mean - stats.x_mean @ coef_mean
+            cov_coef_intercept = -coef_cov @ stats.x_mean
+            intercept_var = noise_var / stats.n + stats.x_mean @ coef_cov @ stats.x_mean
+        else:
+            intercept_mean, intercept_var, cov_coef_intercept = 0.0, 0.0, np.zeros(p)
+        return GaussianPosterior(
+            coef_mean=coef_mean,
+            coef_cov=coef_cov,
+            intercept_mean=float(intercept_mean),
+            intercept_var=float(intercept_var),
+            cov_coef_intercept=cov_coef_intercept,
+            noise_sigma=float(noise_sigma),
+        )
+    return _general_posterior(stats, prior_sigma, noise_sigma, prior_mean, intercept_prior)
+
+
+def _general_posterior(
+    stats: SufficientStats,
+    prior_sigma: float | np.ndarray,
+    noise_sigma: float,
+    prior_mean: float | np.ndarray,
+    intercept_prior: tuple[float, float] | None,
+) -> GaussianPosterior:
+    """Per-coefficient prior sds (some flat), a prior mean, a normal intercept prior.
+
+    Solved jointly in ``θ = (w, b_c)``, ``b_c = b + x̄ᵀw`` the intercept of the centred model, with
+    every term multiplied by ``σ_n²`` as in the ridge normal equations. The intercept prior
+    ``N(μ0, s0²)`` on ``b = b_c − x̄ᵀw`` is the quadratic ``(aᵀθ − μ0)²/s0²`` with ``a = (−x̄, 1)``.
+    """
+    p = stats.xty.size
+    noise_var = noise_sigma**2
+    sigma = np.broadcast_to(np.asarray(prior_sigma, dtype=float), (p,))
+    mean = np.broadcast_to(np.asarray(prior_mean, dtype=float), (p,))
+    ratio = np.where(np.isfinite(sigma), (noise_sigma / np.where(np.isfinite(sigma), sigma, 1.0)) ** 2, 0.0)
+    k = p + 1 if stats.fit_intercept else p
+    A = np.zeros((k, k))
+    rhs = np.zeros(k)
+    A[:p, :p] = stats.xtx + np.diag(ratio)
+    rhs[:p] = stats.xty + ratio * mean
     if stats.fit_intercept:
-        intercept_mean = stats.y_mean - stats.x_mean @ coef_mean
-        cov_coef_intercept = -coef_cov @ stats.x_mean
-        intercept_var = noise_var / stats.n + stats.x_mean @ coef_cov @ stats.x_mean
-    else:
+        A[p, p] = stats.n
+        rhs[p] = stats.n * stats.y_mean
+        if intercept_prior is not None:
+            mu0, s0 = intercept_prior
+            r = (noise_sigma / s0) ** 2
+            a = np.append(-stats.x_mean, 1.0)
+            A += r * np.outer(a, a)
+            rhs += r * mu0 * a
+    try:
+        factor = linalg.cho_factor(A)
+    except linalg.LinAlgError:
+        raise ValueError(
+            "The posterior is improper: with a flat prior on some coefficients, X must have full "
+            "column rank on those columns (more rows than columns, none collinear). Use a proper "
+            "prior (prior='normal') or drop collinear columns."
+        ) from None
+    theta = linalg.cho_solve(factor, rhs)
+    cov = noise_var * linalg.cho_solve(factor, np.eye(k))
+    cov = 0.5 * (cov + cov.T)
+    coef_mean, coef_cov = theta[:p], cov[:p, :p]
+    if not stats.fit_intercept:
         intercept_mean, intercept_var, cov_coef_intercept = 0.0, 0.0, np.zeros(p)
+    else:
+        # b = b_c − x̄ᵀw, a linear map of θ.
+        x_mean = stats.x_mean
+        intercept_mean = theta[p] - x_mean @ coef_mean
+        cov_coef_intercept = cov[:p, p] - coef_cov @ x_mean
+        intercept_var = cov[p, p] - 2 * x_mean @ cov[:p, p] + x_mean @ coef_cov @ x_mean
     return GaussianPosterior(
         coef_mean=coef_mean,
         coef_cov=coef_cov,

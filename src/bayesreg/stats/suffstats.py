@@ -11,6 +11,12 @@ pooled-mean-centred block. (This is Chan, Golub and LeVeque's update of the scat
 ``S = S_a + S_b + n_a n_b / n · δδᵀ``, written for square roots of ``S``; stacking ``R`` factors is
 the tall-skinny QR of Demmel et al.)
 
+Rows may carry weights ``w_i ≥ 0`` (scikit-learn's ``sample_weight``: row ``i``'s log-likelihood
+term is multiplied by ``w_i``, as if the row were repeated ``w_i`` times). Then every count is a sum
+of weights (``n = Σ w``), the means are weighted means, and each centred row enters the QR scaled by
+``√w_i``, so that ``RᵀR = [Xc | yc]ᵀ W [Xc | yc]``; the same merge holds with weighted counts. Integer
+weights give the statistics of the repeated rows (to rounding), and a zero weight drops its row.
+
 Examples
 --------
 >>> import numpy as np
@@ -49,18 +55,20 @@ class SufficientStats:
 
     Attributes
     ----------
-    n : int
-        Number of rows.
+    n : int or float
+        Number of rows (an int); with row weights, the sum of the weights ``Σ w`` (a float), which
+        takes the place of the row count everywhere in the likelihood.
     fit_intercept : bool
         Whether the data were centred for a flat-prior intercept.
     x_mean, y_mean : ndarray, float
-        Column means of X and mean of y (zeros when there is no intercept).
+        Column means of X and mean of y, weighted by the row weights if any (zeros when there is
+        no intercept).
     xtx : ndarray, shape (p, p)
-        ``XcᵀXc`` with ``Xc = X − x̄``.
+        ``XcᵀXc`` with ``Xc = X − x̄`` (``XcᵀWXc`` with weights ``W = diag(w)``).
     xty : ndarray, shape (p,)
-        ``Xcᵀyc``.
+        ``Xcᵀyc`` (``XcᵀWyc``).
     yty : float
-        ``ycᵀyc``.
+        ``ycᵀyc`` (``ycᵀWyc``).
     r_factor : ndarray, shape (k, p)
         The first ``p`` columns of an ``R`` with ``RᵀR = [Xc | yc]ᵀ[Xc | yc]`` (the R factor of a QR
         decomposition, here of the stacked block factors); ``k ≤ p + 1``.
@@ -68,11 +76,12 @@ class SufficientStats:
         The last column of that ``R``: ``RSS(w) = ‖qty − r_factor w‖²`` exactly, because
         ``Xc w − yc = [Xc | yc] (w, −1)`` and ``RᵀR = [Xc | yc]ᵀ[Xc | yc]``.
     y_var : float
-        The variance of y about its mean (``numpy.var(y)``), whether or not the model centres: it
-        sets the default scale of the noise prior.
+        The variance of y about its mean (``numpy.var(y)``; weighted, ``Σ w (y − ȳ)² / Σ w``),
+        whether or not the model centres: it sets the default scale of the noise prior.
     y_range : float
-        ``max(y) − min(y)``: zero exactly when y is constant, which ``y_var`` cannot tell when the
-        squares of a varying y underflow (y of magnitude 1e-200 has ``y_var == 0.0``).
+        ``max(y) − min(y)`` (over the rows of positive weight): zero exactly when y is constant,
+        which ``y_var`` cannot tell when the squares of a varying y underflow (y of magnitude
+        1e-200 has ``y_var == 0.0``).
 
     Notes
     -----
@@ -83,7 +92,7 @@ class SufficientStats:
     (``RᵀR = [Xc | yc]ᵀ[Xc | yc]``), so no second pass over the rows is needed.
     """
 
-    n: int
+    n: int | float
     fit_intercept: bool
     x_mean: np.ndarray
     y_mean: float
@@ -98,12 +107,16 @@ class SufficientStats:
 
 @dataclass(frozen=True)
 class _Reduced:
-    """``n`` rows reduced: their means and the R factor of ``[X | y]`` centred (or not) at them."""
+    """``n`` rows reduced: their means and the R factor of ``[X | y]`` centred (or not) at them.
 
-    n: int
+    With row weights, ``n`` is their sum, the means are weighted and ``r`` is the R of the centred
+    rows scaled by ``√w``.
+    """
+
+    n: int | float
     mean: np.ndarray  # column means of [X | y], always tracked (y's sets y_var)
     r: np.ndarray  # (min(rows, p + 1), p + 1), upper triangular
-    y_m2: float  # Σ (y − ȳ)²
+    y_m2: float  # Σ w (y − ȳ)²
     y_min: float
     y_max: float
 
@@ -121,7 +134,9 @@ def _r_factor(a: np.ndarray) -> np.ndarray:
     return np.triu(factored[:k])
 
 
-def _reduce_block(X: np.ndarray, y: np.ndarray, fit_intercept: bool) -> _Reduced:
+def _reduce_block(X: np.ndarray, y: np.ndarray, fit_intercept: bool, w: np.ndarray | None = None) -> _Reduced:
+    if w is not None:
+        return _reduce_weighted_block(X, y, fit_intercept, w)
     m, p = X.shape
     mean = np.empty(p + 1)
     mean[:p] = X.mean(axis=0)
@@ -134,6 +149,25 @@ def _reduce_block(X: np.ndarray, y: np.ndarray, fit_intercept: bool) -> _Reduced
     np.subtract(y, shift[p], out=a[:, p])
     y_m2 = float(np.sum((a[:, p] if fit_intercept else y - mean[p]) ** 2))
     return _Reduced(n=m, mean=mean, r=_r_factor(a), y_m2=y_m2, y_min=float(y.min()), y_max=float(y.max()))
+
+
+def _reduce_weighted_block(X: np.ndarray, y: np.ndarray, fit_intercept: bool, w: np.ndarray) -> _Reduced:
+    """:func:`_reduce_block` of rows with weights ``w`` (positive sum): weighted means, rows × √w."""
+    p = X.shape[1]
+    total = float(w.sum())
+    mean = np.empty(p + 1)
+    mean[:p] = (w @ X) / total
+    mean[p] = (w @ y) / total
+    root = np.sqrt(w)
+    shift = mean if fit_intercept else np.zeros(p + 1)
+    a = np.empty((X.shape[0], p + 1), order="F")
+    np.multiply(X - shift[:p], root[:, None], out=a[:, :p])
+    np.multiply(y - shift[p], root, out=a[:, p])
+    y_m2 = float(w @ (y - mean[p]) ** 2)
+    kept = y[w > 0]
+    return _Reduced(
+        n=total, mean=mean, r=_r_factor(a), y_m2=y_m2, y_min=float(kept.min()), y_max=float(kept.max())
+    )
 
 
 def _merge(a: _Reduced, b: _Reduced, fit_intercept: bool) -> _Reduced:
@@ -182,23 +216,29 @@ class StatsAccumulator:
         self._total: _Reduced | None = None
 
     @property
-    def n_rows(self) -> int:
-        """Rows added so far."""
+    def n_rows(self) -> int | float:
+        """Rows added so far (the sum of their weights, for weighted rows)."""
         return 0 if self._total is None else self._total.n
 
-    def add(self, X: np.ndarray, y: np.ndarray) -> None:
-        """Fold in one block: X of shape (m, p), y of shape (m,); p must not change between blocks."""
+    def add(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> None:
+        """Fold in one block: X of shape (m, p), y of shape (m,); p must not change between blocks.
+
+        ``w`` (shape (m,), finite and >= 0) weights the rows; a block whose weights are all zero
+        changes nothing. Weighted and unweighted blocks can be mixed (no weights = weights of 1).
+        """
         if self._total is not None and X.shape[1] + 1 != self._total.mean.size:
             raise ValueError(f"X has {X.shape[1]} columns; earlier blocks had {self._total.mean.size - 1}.")
-        if X.shape[0] == 0:
+        if X.shape[0] == 0 or (w is not None and not np.any(w > 0)):
             return
-        block = _reduce_block(X, y, self.fit_intercept)
+        block = _reduce_block(X, y, self.fit_intercept, w)
         self._total = block if self._total is None else _merge(self._total, block, self.fit_intercept)
 
     def result(self) -> SufficientStats:
         """The statistics of every row added so far."""
         if self._total is None:
-            raise ValueError("No rows were added: the data had no blocks, or only empty ones.")
+            raise ValueError(
+                "No rows were added: the data had no blocks, or only empty ones (or rows of weight zero)."
+            )
         total = self._total
         p = total.mean.size - 1
         r = total.r
@@ -219,17 +259,16 @@ class StatsAccumulator:
         )
 
 
-def stats_from_blocks(
-    blocks: Iterable[tuple[np.ndarray, np.ndarray]], *, fit_intercept: bool
-) -> SufficientStats:
-    """Fold a stream of validated ``(X, y)`` blocks into :class:`SufficientStats`, in order.
+def stats_from_blocks(blocks: Iterable[tuple[np.ndarray, ...]], *, fit_intercept: bool) -> SufficientStats:
+    """Fold a stream of validated ``(X, y)`` or ``(X, y, w)`` blocks into :class:`SufficientStats`, in order.
 
     Only the block being reduced is held (plus one centred copy of it), so memory is bounded by the
     block size whatever the number of rows.
 
     Parameters
     ----------
-    blocks : iterable of (ndarray (m, p), ndarray (m,))
+    blocks : iterable of (ndarray (m, p), ndarray (m,)[, ndarray (m,)])
+        The rows, and optionally their weights (see :class:`StatsAccumulator`).
     fit_intercept : bool
 
     Returns
@@ -250,8 +289,8 @@ def stats_from_blocks(
     # One BLAS thread: on these blocks a second one gains nothing here, and OpenBLAS threads that
     # compete with another busy process slow single blocks down many-fold (benchmarks/qr_kernels.py).
     with threadpool_limits(limits=1, user_api="blas"):
-        for X, y in blocks:
-            acc.add(X, y)
+        for block in blocks:
+            acc.add(*block)
     return acc.result()
 
 
@@ -260,8 +299,13 @@ def _block_rows(n_features: int) -> int:
     return max(1024, _BLOCK_BYTES // (8 * (n_features + 1)))
 
 
-def sufficient_stats(X: np.ndarray, y: np.ndarray, *, fit_intercept: bool) -> SufficientStats:
+def sufficient_stats(
+    X: np.ndarray, y: np.ndarray, *, fit_intercept: bool, sample_weight: np.ndarray | None = None
+) -> SufficientStats:
     """Centred cross-products of ``X`` and ``y`` (see :class:`SufficientStats`).
+
+    ``sample_weight`` (finite, >= 0, not all zero) weights the rows: integer weights give the
+    statistics of the rows repeated that many times.
 
     Examples
     --------
@@ -275,5 +319,13 @@ def sufficient_stats(X: np.ndarray, y: np.ndarray, *, fit_intercept: bool) -> Su
     if X.ndim != 2 or y.shape != (X.shape[0],):
         raise ValueError(f"X must be 2-D and y 1-D with as many rows; got {X.shape} and {y.shape}.")
     rows = _block_rows(X.shape[1])
-    blocks = ((X[s : s + rows], y[s : s + rows]) for s in range(0, X.shape[0], rows))
+    if sample_weight is None:
+        blocks: Iterable[tuple[np.ndarray, ...]] = (
+            (X[s : s + rows], y[s : s + rows]) for s in range(0, X.shape[0], rows)
+        )
+    else:
+        w = np.asarray(sample_weight, dtype=float)
+        if w.shape != y.shape:
+            raise ValueError(f"sample_weight must have shape {y.shape}; got {w.shape}.")
+        blocks = ((X[s : s + rows], y[s : s + rows], w[s : s + rows]) for s in range(0, X.shape[0], rows))
     return stats_from_blocks(blocks, fit_intercept=fit_intercept)
