@@ -91,14 +91,16 @@ def prepare(variant: str, X: np.ndarray, y: np.ndarray, draws: int, tune: int) -
         return nutpie_runner(model, draws, tune)
     if variant == "suffstats_unwhitened":
         from bayesreg.backend.model import build_linear_model
+        from bayesreg.stats.prior_terms import CoefficientPrior, NoisePrior
         from bayesreg.stats.suffstats import sufficient_stats
 
+        p = X.shape[1]
         model = build_linear_model(
             sufficient_stats(X, y, fit_intercept=True),
-            feature_names=[f"x{i}" for i in range(X.shape[1])],
-            prior_sigma=PRIOR_SIGMA,
+            feature_names=[f"x{i}" for i in range(p)],
+            prior=CoefficientPrior("normal", sigma=np.full(p, PRIOR_SIGMA), mean=np.zeros(p)),
             noise_sigma=None,
-            noise_prior_sigma=NOISE_PRIOR_SIGMA,
+            noise_prior=NoisePrior("halfnormal", scale=NOISE_PRIOR_SIGMA),
             whitening=None,
         )
         return nutpie_runner(model, draws, tune)

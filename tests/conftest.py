@@ -63,7 +63,10 @@ def diabetes_unknown_mcmc(diabetes):
 @pytest.fixture(scope="session")
 def breast_cancer_mcmc(breast_cancer):
     X, y = breast_cancer
-    est = BayesianLogisticRegression(1.0, draws=500, tune=500, chains=4, random_state=3, progressbar=False)
+    # 1000 draws per chain: the r_hat ≤ 1.01 rule is checked on 31 parameters at once, and at 500
+    # draws their maximum exceeded 1.01 for 2 of 6 seeds with bulk ESS > 2000 for each (a fluke of
+    # the maximum's noise at that length, not a mixing problem).
+    est = BayesianLogisticRegression(1.0, draws=1000, tune=500, chains=4, random_state=3, progressbar=False)
     return est.fit(X, y)
 
 

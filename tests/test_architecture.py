@@ -18,7 +18,7 @@ PACKAGE = REPO / "src" / "bayesreg"
 
 # Lower number = lower layer; a module may import its own layer and those below.
 LAYERS = {"root": 0, "stats": 1, "backend": 2, "estimators": 3, "analysis": 4, "app": 5}
-ANALYSIS = {"bayesreg.compare", "bayesreg.selection", "bayesreg.plotting"}
+ANALYSIS = {"bayesreg.compare", "bayesreg.selection", "bayesreg.plotting", "bayesreg.formula"}
 BACKEND_ONLY = ("pymc", "pytensor", "nutpie")
 NOT_IN_STATS = (*BACKEND_ONLY, "arviz", "sklearn", "matplotlib", "xarray")
 
@@ -121,6 +121,12 @@ def test_only_the_backend_imports_pymc(name):
         assert not theirs & set(BACKEND_ONLY), f"{name} imports {sorted(theirs & set(BACKEND_ONLY))}"
     if layer(name) == "stats":
         assert not theirs & set(NOT_IN_STATS), f"{name} imports {sorted(theirs & set(NOT_IN_STATS))}"
+
+
+def test_nothing_imports_the_formula_module():
+    # from_formula is an entry point, reached through the lazy public API only.
+    importers = [name for name, deps in GRAPH.items() if "bayesreg.formula" in deps and name != "bayesreg"]
+    assert not importers, importers
 
 
 def test_subpackage_inits_import_nothing():

@@ -11,7 +11,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sbc_models import CASES, N_DRAWS, SLOW, SLOW_SEED, exact_linear, simulate_linear_known
+from sbc_models import (
+    CASES,
+    FEATURE_SIGMAS,
+    N_DRAWS,
+    PRIOR_SIGMA,
+    SLOW,
+    SLOW_SEED,
+    exact_linear,
+    exact_linear_per_feature,
+    nuts_linear_laplace,
+    simulate_linear_known,
+    simulate_linear_laplace,
+    simulate_linear_per_feature,
+)
 from scipy import stats
 
 from bayesreg.stats.calibration import rank_uniformity_test, simulation_based_calibration
@@ -82,6 +95,57 @@ def test_nuts_is_calibrated_small(key):
     result = run(key, 60, seed=12)
     assert result.thin == 20
     assert_uniform(result, n_bins=5)
+
+
+# --- the priors of issue 12: a Laplace prior and a prior sd per feature ------------------------------
+# Same sizes, seeds and rule as above: exact draws 500 sims / 10 bins, NUTS 60 sims / 5 bins. Each
+# negative control reuses its positive case's simulations (same seed) and changes only the prior the
+# estimator is given, so the contrast is the prior alone; the same assert_uniform must then fail.
+
+
+def test_exact_sampler_is_calibrated_with_per_feature_scales():
+    result = run("per_feature_exact", 500, seed=11)
+    assert result.thin == 1 and result.ranks.shape == (500, 4)
+    assert_uniform(result, n_bins=10)
+
+
+@pytest.mark.parametrize("key", ["laplace", "per_feature", "logistic_laplace"])
+def test_nuts_is_calibrated_with_laplace_and_per_feature_priors(key):
+    result = run(key, 60, seed=12)
+    assert result.thin == 20
+    assert_uniform(result, n_bins=5)
+
+
+def test_sbc_detects_per_feature_scales_on_the_wrong_features():
+    # The sds in reverse column order: the wide feature fitted with sd 0.3 (far too narrow, a U) and
+    # the narrow one with sd 3 (the bug a name/order mix-up in prior_sigma would make).
+    def swapped(seed):
+        return exact_linear_per_feature(seed).set_params(prior_sigma=FEATURE_SIGMAS[::-1])
+
+    result = simulation_based_calibration(swapped, simulate_linear_per_feature, 500, rng=11, n_draws=N_DRAWS)
+    with pytest.raises(AssertionError, match="ranks not uniform"):
+        assert_uniform(result, n_bins=10)
+    test = result.uniformity(n_bins=10)
+    assert test.loc["coef[2]", "p_value"] < 1e-100 and test.loc["coef[0]", "p_value"] < 1e-8, test
+    counts = np.array(test.loc["coef[2]", "counts"])
+    assert counts[0] + counts[-1] > 10 * (counts[4] + counts[5])  # the U shape of overconfidence
+
+
+def test_sbc_detects_a_laplace_prior_of_the_wrong_scale():
+    # A Laplace sd 3x too small: the posteriors are pulled toward 0, too narrow, and the ranks pile up
+    # at both ends. (A sd √2 too wide, i.e. b = σ instead of σ/√2, is beyond 60 simulations: min p
+    # about 0.08 in trials.)
+    def too_narrow(seed):
+        return nuts_linear_laplace(seed).set_params(prior_sigma=PRIOR_SIGMA / 3)
+
+    result = simulation_based_calibration(too_narrow, simulate_linear_laplace, 60, rng=12, n_draws=N_DRAWS)
+    with pytest.raises(AssertionError, match="ranks not uniform"):
+        assert_uniform(result, n_bins=5)
+    test = result.uniformity(n_bins=5)
+    coefs = [name for name in test.index if name.startswith("coef")]
+    assert (test.loc[coefs, "p_value"] < 0.01).all(), test
+    counts = np.array(test.loc[coefs, "counts"].tolist()).sum(axis=0)
+    assert counts[0] + counts[-1] > counts[1] + counts[2] + counts[3]  # a U (uniform: 2/3 as many)
 
 
 # --- slow: more simulations, finer bins -----------------------------------------------------------

@@ -22,6 +22,7 @@ PUBLIC_API = {
     "BayesianLinearRegression",
     "BayesianLogisticRegression",
     "ConvergenceWarning",
+    "FormulaModel",
     "OptimizerWarning",
     "PriorScaleWarning",
     "RegularizationPath",
@@ -29,6 +30,7 @@ PUBLIC_API = {
     "__version__",
     "compare_prior_scale_choices",
     "compare_with_ridge",
+    "from_formula",
     "priors",
     "regularization_path",
 }

@@ -345,8 +345,8 @@ def rewrite_params(source: Path, target: Path, **changes) -> Path:
     [
         (
             {"prior_sigma": -1.0},
-            r"'prior_sigma' parameter of BayesianLinearRegression must be a float in the range \(0, inf\)."
-            r" Got -1.0",
+            r"'prior_sigma' parameter of BayesianLinearRegression must be a float in the range \(0, inf\),"
+            r" a 1-D array of them \(one per feature\) .* Got -1.0",
         ),
         ({"noise_prior_sigma": 0.0}, r"'noise_prior_sigma' parameter .* Got 0.0"),
         ({"draws": "many"}, r"'draws' parameter .* must be an int in the range \[1, inf\). Got 'many'"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -11,18 +13,42 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from bayesreg import BayesianLinearRegression, BayesianLogisticRegression
+from bayesreg.exceptions import OptimizerWarning
+
+# sklearn's checks of sample_weight's shape and copying fit 16 rows on which y = 2.5 − x₂/2 exactly.
+# With unknown noise the posterior density then grows without bound as σ_n → 0, so there is no MAP,
+# and bayesreg says so with an OptimizerWarning, which this suite turns into an error; the checks
+# themselves only need fit to run (and to refuse bad weights), which it does.
+_EXACT_FIT_CHECKS = ("check_sample_weights_shape", "check_sample_weights_not_overwritten")
 
 
-# Every check passes for method="map"; none is marked as an expected failure.
+def _unknown_noise_failures(estimator) -> dict[str, str]:
+    if not (isinstance(estimator, BayesianLinearRegression) and estimator.noise_sigma is None):
+        return {}
+    return {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "its data have 15 rows and 30 columns, so y is fitted exactly and with unknown noise the "
+            "posterior has no mode (σ_n → 0): the MAP, weighted or repeated, is not defined. "
+            "tests/test_sample_weight.py checks the equivalence with unknown noise on data that have one."
+        )
+    }
+
+
+# Every check passes for method="map", except that one check has no MAP to compare for unknown noise.
 @parametrize_with_checks(
     [
         BayesianLinearRegression(method="map", noise_sigma=1.0),
         BayesianLinearRegression(method="map"),
         BayesianLogisticRegression(method="map"),
-    ]
+    ],
+    expected_failed_checks=_unknown_noise_failures,
 )
 def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
+    name = getattr(check, "func", check).__name__
+    with warnings.catch_warnings():
+        if name in _EXACT_FIT_CHECKS and getattr(estimator, "noise_sigma", 0) is None:
+            warnings.simplefilter("ignore", OptimizerWarning)
+        check(estimator)
 
 
 def test_get_set_params_and_clone():
@@ -32,7 +58,8 @@ def test_get_set_params_and_clone():
     assert set(params) == {
         "prior_sigma", "noise_sigma", "noise_prior_sigma", "fit_intercept", "method", "draws",
         "tune", "chains", "random_state", "progressbar", "sample_kwargs", "compute_log_likelihood",
-        "prior_sigma_prior",
+        "prior_sigma_prior", "prior", "prior_mean", "l1_ratio", "intercept_prior_sigma",
+        "intercept_prior_mean", "noise_prior", "noise_prior_nu",
     }  # fmt: skip
     est.set_params(prior_sigma=3.0)
     twin = clone(est)

@@ -323,3 +323,62 @@ def test_data_spec_keeps_what_the_spec_wrote_for_csv(tmp_path):
     assert spec.data.csv_text == "../data/d.csv"
     data = load_data(spec)
     assert data.source == (tmp_path / "data" / "d.csv").resolve()
+
+
+def test_prior_keys_reach_the_estimator(tmp_path):
+    text = BASE.replace(
+        "prior_sigma = 10.0",
+        'prior = "laplace"\nprior_sigma = 10.0\nprior_sigma_factor = { bmi = 2.0, s5 = 0.5 }\n'
+        "prior_mean = { bmi = 1.0 }\nintercept_prior_sigma = 100.0\nintercept_prior_mean = 150.0",
+    ).replace('method = "exact"', 'method = "map"')
+    spec = load_spec(write(tmp_path, text))
+    data = load_data(spec)
+    names = [str(c) for c in data.X.columns]
+    params = spec.estimator_params(10.0, feature_names=names)
+    assert params["prior"] == "laplace"
+    assert params["prior_sigma"]["bmi"] == 20.0 and params["prior_sigma"]["s5"] == 5.0
+    assert params["prior_sigma"]["age"] == 10.0
+    assert params["prior_mean"] == {n: (1.0 if n == "bmi" else 0.0) for n in names}
+    assert (params["intercept_prior_sigma"], params["intercept_prior_mean"]) == (100.0, 150.0)
+    est = BayesianLinearRegression(**params).fit(data.X, data.y)
+    assert est.map_converged_ and est.penalty().twin is None  # Lasso cannot give b a normal prior
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ('prior = "lasso"', "model.prior must be one of 'normal', 'laplace', 'elasticnet', 'flat'"),
+        ('prior = "elasticnet"\nl1_ratio = 1.5', "model.l1_ratio must be a number in [0, 1], got 1.5"),
+        ("prior_sigma_factor = { bmi = -1.0 }", "model.prior_sigma_factor.bmi must be a number > 0"),
+        ("prior_sigma_factor = 2.0", "[model.prior_sigma_factor] must be a table, got a number (2.0)"),
+        ('noise_prior = "halfcauchy"', 'model.noise_prior is only used when noise_sigma = "unknown"'),
+        ("l1_ratio = 0.2", "only to prior='elasticnet'"),
+        (
+            'prior = "laplace"\n[sampler]\nmethod = "exact"',
+            'sampler.method = "exact" needs model.prior = "normal" or "flat"',
+        ),
+    ],
+)
+def test_bad_prior_keys_raise_one_clear_line(tmp_path, change, message):
+    path = write(tmp_path, BASE + change + "\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_per_feature_prior_names_must_be_features(tmp_path):
+    text = BASE.replace("prior_sigma = 10.0", "prior_sigma = 10.0\nprior_sigma_factor = { bmii = 2.0 }")
+    spec = load_spec(write(tmp_path, text))
+    names = [str(c) for c in load_data(spec).X.columns]
+    with pytest.raises(SpecError, match=r"name features \['bmii'\] that the data does not have"):
+        spec.estimator_params(10.0, feature_names=names)
+
+
+def test_logistic_specs_refuse_noise_priors(tmp_path):
+    text = BASE.replace('kind = "linear"', 'kind = "logistic"').replace(
+        "noise_sigma = 54.0", 'noise_prior = "flat"'
+    )
+    text = text.replace('dataset = "diabetes"', 'dataset = "breast_cancer"')
+    with pytest.raises(SpecError, match="model.noise_prior is only for kind = 'linear'"):
+        load_spec(write(tmp_path, text))

@@ -25,6 +25,7 @@ __all__ = [
     "BayesianLinearRegression",
     "BayesianLogisticRegression",
     "ConvergenceWarning",
+    "FormulaModel",
     "OptimizerWarning",
     "PriorScaleWarning",
     "RegularizationPath",
@@ -32,6 +33,7 @@ __all__ = [
     "__version__",
     "compare_prior_scale_choices",
     "compare_with_ridge",
+    "from_formula",
     "priors",
     "regularization_path",
 ]
@@ -45,6 +47,8 @@ _LAZY = {
     "regularization_path": "bayesreg.selection",
     "RegularizationPath": "bayesreg.selection",
     "compare_prior_scale_choices": "bayesreg.selection",
+    "FormulaModel": "bayesreg.formula",
+    "from_formula": "bayesreg.formula",
     "ConvergenceWarning": "bayesreg.exceptions",
     "OptimizerWarning": "bayesreg.exceptions",
     "PriorScaleWarning": "bayesreg.exceptions",
@@ -55,6 +59,7 @@ if TYPE_CHECKING:
     from bayesreg.estimators.linear import BayesianLinearRegression
     from bayesreg.estimators.logistic import BayesianLogisticRegression
     from bayesreg.exceptions import ConvergenceWarning, OptimizerWarning, PriorScaleWarning
+    from bayesreg.formula import FormulaModel, from_formula
     from bayesreg.selection import RegularizationPath, compare_prior_scale_choices, regularization_path
 
 

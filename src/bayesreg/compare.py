@@ -88,8 +88,10 @@ class RidgeComparison:
         ``posterior_sd``, the interval (``hdi94_low``, ``hdi94_high`` for ``hdi_prob=0.94``; see
         :func:`interval_columns`), ``mcse``, ``z``, ``map_minus_ridge``, ``posterior_minus_map``
         and ``uncertainty_source`` (``"posterior draws"``, ``"exact"`` or ``"laplace"``).
-    ridge_estimator : sklearn estimator
-        The fitted ridge twin.
+    ridge_estimator : sklearn estimator or None
+        The fitted penalised twin (``Ridge``, ``Lasso``, ``ElasticNet``, ``LogisticRegression``, a
+        ``RescaledTwin`` around one of them), or None for a prior that has none (``penalty.note``
+        says why; ``agrees`` is then False and the ``ridge`` column NaN).
     penalty : Penalty
         The model's penalised twin (``est.penalty()``); its ``str`` is the equivalence with
         numbers, e.g. ``"Ridge(alpha=0.25) = σ_n²/σ² with σ_n=1 (known), σ=2"``.
@@ -230,6 +232,7 @@ def compare_with_ridge(
     hdi_prob: float = 0.94,
     map_rtol: float = 1e-6,
     z_max: float = 4.0,
+    sample_weight: Any = None,
 ) -> RidgeComparison:
     """Fit the ridge twin of a fitted estimator on ``X, y`` and line the two up.
 
@@ -249,6 +252,8 @@ def compare_with_ridge(
     z_max : float, default 4.0
         Largest acceptable ``|posterior_mean − ridge| / mcse`` where the two should be equal;
         positive and finite.
+    sample_weight : array-like of shape (n_samples,), optional
+        The weights ``est`` was fitted with; the twin is fitted with the same.
 
     Returns
     -------
@@ -290,9 +295,15 @@ def compare_with_ridge(
     )
     check_is_fitted(est)
     penalty = est.penalty()
-    ridge = clone(penalty.twin).fit(X, y)
     names = [*est._feature_names(), INTERCEPT_LABEL]
-    ridge_vals = np.append(np.ravel(ridge.coef_), np.ravel(ridge.intercept_)[0] if est.fit_intercept else 0.0)
+    ridge = None
+    ridge_vals = np.full(len(names), np.nan)
+    if penalty.has_twin:
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+        ridge = clone(penalty.twin).fit(X, y, **weights)
+        ridge_vals = np.append(
+            np.ravel(ridge.coef_), np.ravel(ridge.intercept_)[0] if est.fit_intercept else 0.0
+        )
     map_vals = np.append(est.map_coef_, est.map_intercept_)
     if not est.fit_intercept:
         names, ridge_vals, map_vals = names[:-1], ridge_vals[:-1], map_vals[:-1]
@@ -310,18 +321,17 @@ def compare_with_ridge(
     table["uncertainty_source"] = source
 
     max_diff = float(np.max(np.abs(table["map_minus_ridge"])))
-    # A learned prior sd (prior_sigma_prior) makes the posterior a mixture of ridges: no rule 4.
-    gaussian_known = (
-        penalty.noise_sigma is not None
-        and penalty.noise_known
-        and getattr(est, "prior_sigma_prior", None) is None
-    )
+    # The twin's solution is the posterior mean too only for a Gaussian posterior (normal or flat
+    # prior, known noise); a learned prior sd (prior_sigma_prior) makes it a mixture of ridges.
+    gaussian_known = penalty.mean_equals_twin and getattr(est, "prior_sigma_prior", None) is None
     convergence = getattr(est, "convergence_", None)
     reasons = []
     if not est.map_converged_:
         reasons.append("the MAP optimizer did not converge")
     bound = map_rtol * max(1.0, float(np.max(np.abs(ridge_vals))))
-    if not max_diff <= bound:
+    if not penalty.has_twin:
+        reasons.append(f"this prior has no penalised scikit-learn twin to compare with: {penalty.note}")
+    elif not max_diff <= bound:
         reasons.append(f"max |MAP - ridge| = {max_diff:.3g} > {bound:.3g}")
     if convergence is not None and not convergence.converged:
         reasons.append("the sampler did not converge: " + "; ".join(convergence.problems))

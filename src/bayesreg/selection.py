@@ -170,6 +170,29 @@ class RegularizationPath:
         return plot_path_with_elpd(self, column=column, axes=axes)
 
 
+def _check_default_prior(template) -> None:
+    """Refuse a template whose prior is not the one N(0, σ²) the path's closed forms are for.
+
+    The evidence, effective degrees of freedom and exact LOO columns are those of the normal prior
+    with mean 0, one σ and a flat intercept; for any other prior they would be numbers of another
+    model.
+    """
+    params = template.get_params(deep=False)
+    changed = [
+        name
+        for name, default in (("prior", "normal"), ("prior_mean", 0.0), ("intercept_prior_sigma", None))
+        if not (params.get(name, default) is default or params.get(name, default) == default)
+        or (name == "prior_mean" and np.ndim(params.get(name)) > 0)
+    ]
+    if changed:
+        raise ValueError(
+            f"regularization_path sweeps one N(0, σ²) prior with a flat intercept (its evidence, "
+            f"effective dof and exact LOO columns are for that model); the template also sets "
+            f"{changed}. Leave those at their defaults, or sweep with clone(template).set_params("
+            "prior_sigma=s) in a loop and compare_with_ridge."
+        )
+
+
 def _fit_one(template, X, y, prior_sigma: float):
     from sklearn.base import clone
 
@@ -257,6 +280,7 @@ def regularization_path(
         {"prior_sigmas": prior_sigmas, "hdi_prob": hdi_prob, "keep_estimators": keep_estimators},
         {"prior_sigmas": POSITIVE_FLOATS, "hdi_prob": PROBABILITY, "keep_estimators": BOOLEAN},
     )
+    _check_default_prior(estimator)
     sigmas = np.unique(np.asarray(prior_sigmas, dtype=float))
     is_linear = hasattr(estimator, "noise_sigma")
     coef_frames, rows, kept = [], [], {}

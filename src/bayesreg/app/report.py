@@ -72,18 +72,53 @@ def likelihood_text(spec: Spec, est) -> str:
             noise = f"known noise sd σ_n = {m.noise_sigma:g}"
         else:
             scale = f"{m.noise_prior_sigma:g}" if m.noise_prior_sigma is not None else "sd(y)"
-            noise = f"unknown noise sd σ_n ~ HalfNormal({scale})"
+            shape = {
+                "halfnormal": f"HalfNormal({scale})",
+                "halfcauchy": f"HalfCauchy({scale})",
+                "halfstudentt": f"HalfStudentT(ν={m.noise_prior_nu:g}, {scale})",
+                "exponential": f"Exponential(mean {scale})",
+                "flat": "flat on (0, ∞)",
+            }[m.noise_prior]
+            noise = f"unknown noise sd σ_n ~ {shape}"
         return f"y ~ Normal(b + X·w, σ_n²), {noise}"
     event = est.classes_[1].item()  # a plain Python value, not np.int64(1)
     return f"y ~ Bernoulli(sigmoid(b + X·w)), event y = {event!r}"
 
 
+def _coefficient_prior_words(spec: Spec, sigmas: tuple[float, ...]) -> str:
+    """The coefficient prior in words: its shape, centre and sd (with per-feature factors)."""
+    m = spec.model
+    if m.prior == "flat":
+        return "each coefficient w_j flat (no penalty)"
+    centre = "m_j" if isinstance(m.prior_mean, tuple) else f"{m.prior_mean:g}"
+    shape = {
+        "normal": f"Normal({centre}, σ²)",
+        "laplace": f"Laplace({centre}, b = σ/√2)",
+        "elasticnet": f"ElasticNet({centre}, σ; l1_ratio = {m.l1_ratio:g})",
+    }[m.prior]
+    listed = ", ".join(f"{s:g}" for s in sigmas)
+    text = f"each coefficient w_j ~ {shape}, σ = prior_sigma = {listed}"
+    if m.prior_sigma_factor:
+        factors = ", ".join(f"{name} ×{f:g}" for name, f in m.prior_sigma_factor)
+        text += f", times a factor per feature ({factors}; others ×1)"
+    if isinstance(m.prior_mean, tuple):
+        text += "; means m_j: " + ", ".join(f"{name} = {v:g}" for name, v in m.prior_mean) + " (others 0)"
+    return text
+
+
+def _intercept_words(spec: Spec) -> str:
+    m = spec.model
+    if not m.fit_intercept:
+        return "no intercept"
+    if m.intercept_prior_sigma is None:
+        return "intercept b flat (unpenalised)"
+    return f"intercept b ~ Normal({m.intercept_prior_mean:g}, {m.intercept_prior_sigma:g}²)"
+
+
 def prior_text(spec: Spec, prior_sigma: float | None = None) -> str:
     """The prior (the penalty) in one line, for one ``prior_sigma`` or all of a sweep."""
     sigmas = spec.model.prior_sigma if prior_sigma is None else (prior_sigma,)
-    listed = ", ".join(f"{s:g}" for s in sigmas)
-    intercept = "intercept b flat (unpenalised)" if spec.model.fit_intercept else "no intercept"
-    return f"each coefficient w_j ~ Normal(0, σ²), σ = prior_sigma = {listed}; {intercept}"
+    return f"{_coefficient_prior_words(spec, sigmas)}; {_intercept_words(spec)}"
 
 
 def sampler_text(spec: Spec) -> str:
@@ -104,12 +139,11 @@ def sampler_text(spec: Spec) -> str:
 def _model_text(result: RunResult) -> list[str]:
     spec = result.spec
     m = spec.model
-    sigmas = ", ".join(f"{s:g}" for s in m.prior_sigma)
-    intercept = "intercept b with a flat prior (unpenalised)" if m.fit_intercept else "no intercept"
+    intercept = _intercept_words(spec).replace("flat (unpenalised)", "with a flat prior (unpenalised)")
     return [
         f"- Likelihood: {likelihood_text(spec, result.fits[0].estimator)}",
-        f"- Prior: each coefficient w_j ~ Normal(0, σ²), σ = prior_sigma = {sigmas}",
-        f"- {intercept.capitalize()}",
+        f"- Prior: {_coefficient_prior_words(spec, m.prior_sigma)}",
+        f"- {intercept[0].upper()}{intercept[1:]}",
         f"- Method: {sampler_text(spec)}",
         f"- Intervals: {_interval_words(result)}",
     ]

@@ -92,14 +92,15 @@ def _sigma_folders(sigmas: list[float]) -> list[str]:
     return names
 
 
-def _estimator(spec: Spec, sigma: float, progressbar: bool):
+def _estimator(spec: Spec, sigma: float, progressbar: bool, feature_names: list[str]):
+    params = spec.estimator_params(sigma, progressbar=progressbar, feature_names=feature_names)
     if spec.model.kind == "linear":
         from bayesreg.estimators.linear import BayesianLinearRegression
 
-        return BayesianLinearRegression(**spec.estimator_params(sigma, progressbar=progressbar))
+        return BayesianLinearRegression(**params)
     from bayesreg.estimators.logistic import BayesianLogisticRegression
 
-    return BayesianLogisticRegression(**spec.estimator_params(sigma, progressbar=progressbar))
+    return BayesianLogisticRegression(**params)
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -162,7 +163,7 @@ def _fit_one(spec: Spec, data: Dataset, sigma: float, progressbar: bool):
     from bayesreg.compare import compare_with_ridge
     from bayesreg.exceptions import ConvergenceWarning
 
-    est = _estimator(spec, sigma, progressbar)
+    est = _estimator(spec, sigma, progressbar, [str(c) for c in data.X.columns])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         est.fit(data.X, data.y)

@@ -25,9 +25,17 @@ The format (``schema_version = 1``)::
 
     [model]
     kind = "linear"             # or "logistic"
-    prior_sigma = 10.0          # or a list, e.g. [0.1, 1.0, 10.0], for a sweep
+    prior = "normal"            # or "laplace", "elasticnet", "flat"
+    prior_sigma = 10.0          # the prior sd; or a list, e.g. [0.1, 1.0, 10.0], for a sweep
+    prior_sigma_factor = { bmi = 2.0 }   # optional: feature j gets prior_sigma · factor (default 1)
+    prior_mean = 0.0            # optional: a number, or a table keyed by feature name
+    l1_ratio = 0.5              # prior = "elasticnet" only: the L1 share of the penalty
+    intercept_prior_sigma = 100.0        # optional: a normal intercept prior (default flat)
+    intercept_prior_mean = 0.0
     noise_sigma = 54.0          # a known noise sd, or "unknown" (linear only; default "unknown")
+    noise_prior = "halfnormal"  # unknown noise: or "halfcauchy", "halfstudentt", "exponential", "flat"
     noise_prior_sigma = 100.0   # optional (linear, unknown noise only)
+    noise_prior_nu = 3.0        # halfstudentt's degrees of freedom
     fit_intercept = true
 
     [sampler]
@@ -80,7 +88,22 @@ _TOP_KEYS = ("schema_version", "description", "seed", "data", "preprocessing", "
 _DATA_KEYS = ("dataset", "csv", "target", "features", "generate")
 _GENERATE_KEYS = ("function", "n_samples", "noise_sd", "x_min", "x_max", "seed")
 _PREPROCESSING_KEYS = ("standardize", "polynomial_degree")
-_MODEL_KEYS = ("kind", "prior_sigma", "noise_sigma", "noise_prior_sigma", "fit_intercept")
+_MODEL_KEYS = (
+    "kind",
+    "prior",
+    "prior_sigma",
+    "prior_sigma_factor",
+    "prior_mean",
+    "l1_ratio",
+    "intercept_prior_sigma",
+    "intercept_prior_mean",
+    "noise_sigma",
+    "noise_prior",
+    "noise_prior_sigma",
+    "noise_prior_nu",
+    "fit_intercept",
+)
+_LINEAR_ONLY_KEYS = ("noise_sigma", "noise_prior", "noise_prior_sigma", "noise_prior_nu")
 _SAMPLER_KEYS = ("method", "draws", "tune", "chains", "sample_kwargs", "compute_log_likelihood")
 
 
@@ -151,6 +174,55 @@ class ModelSpec:
     noise_sigma: float | None = None
     noise_prior_sigma: float | None = None
     fit_intercept: bool = True
+    prior: str = "normal"
+    # Relative prior sds by feature name (unlisted features 1): feature j gets prior_sigma · factor_j,
+    # so a sweep over prior_sigma keeps the features' relative scales (glmnet's penalty.factor).
+    prior_sigma_factor: tuple[tuple[str, float], ...] = ()
+    prior_mean: float | tuple[tuple[str, float], ...] = 0.0
+    l1_ratio: float = 0.5
+    intercept_prior_sigma: float | None = None
+    intercept_prior_mean: float = 0.0
+    noise_prior: str = "halfnormal"
+    noise_prior_nu: float = 3.0
+
+    def prior_params(self, prior_sigma: float, feature_names: list[str] | None) -> dict[str, Any]:
+        """The estimator's prior parameters for one ``prior_sigma``, per-feature ones by name."""
+        named = [name for name, _ in self.prior_sigma_factor]
+        if isinstance(self.prior_mean, tuple):
+            named += [name for name, _ in self.prior_mean]
+        if named and feature_names is None:
+            raise ValueError("per-feature prior settings need the feature names of the data")
+        if feature_names is not None:
+            unknown = sorted(set(named) - set(feature_names))
+            if unknown:
+                raise SpecError(
+                    f"model.prior_sigma_factor / model.prior_mean name features {unknown} that the data "
+                    f"does not have; its features (after preprocessing) are {feature_names}"
+                )
+        sigma: float | dict[str, float] = float(prior_sigma)
+        if self.prior_sigma_factor:
+            factor = dict(self.prior_sigma_factor)
+            sigma = {f: float(prior_sigma) * factor.get(f, 1.0) for f in feature_names or []}
+        mean: float | dict[str, float] = self.prior_mean if isinstance(self.prior_mean, float) else 0.0
+        if isinstance(self.prior_mean, tuple):
+            given = dict(self.prior_mean)
+            mean = {f: given.get(f, 0.0) for f in feature_names or []}
+        params: dict[str, Any] = {
+            "prior_sigma": sigma,
+            "prior": self.prior,
+            "prior_mean": mean,
+            "l1_ratio": self.l1_ratio,
+            "intercept_prior_sigma": self.intercept_prior_sigma,
+            "intercept_prior_mean": self.intercept_prior_mean,
+        }
+        if self.kind == "linear":
+            params |= {
+                "noise_sigma": self.noise_sigma,
+                "noise_prior": self.noise_prior,
+                "noise_prior_sigma": self.noise_prior_sigma,
+                "noise_prior_nu": self.noise_prior_nu,
+            }
+        return params
 
 
 @dataclass(frozen=True)
@@ -214,8 +286,12 @@ class Spec:
         counts = f"{plural(n_rows, 'row')}, {plural(n_features, 'feature')}"
         return f"{self.data.label}: {counts}, target {target!r} ({self.preprocessing_text})"
 
-    def estimator_params(self, prior_sigma: float, *, progressbar: bool = True) -> dict[str, Any]:
+    def estimator_params(
+        self, prior_sigma: float, *, progressbar: bool = True, feature_names: list[str] | None = None
+    ) -> dict[str, Any]:
         """Keyword arguments for the estimator of one fit (one ``prior_sigma`` of a sweep).
+
+        ``feature_names`` (the columns after preprocessing) resolve per-feature prior settings.
 
         Examples
         --------
@@ -225,8 +301,7 @@ class Spec:
         >>> spec.estimator_params(2.0)["noise_sigma"]
         50.0
         """
-        params: dict[str, Any] = {
-            "prior_sigma": float(prior_sigma),
+        params: dict[str, Any] = self.model.prior_params(prior_sigma, feature_names) | {
             "fit_intercept": self.model.fit_intercept,
             "method": self.method,
             "draws": self.draws,
@@ -237,9 +312,6 @@ class Spec:
             "sample_kwargs": dict(self.sample_kwargs) if self.sample_kwargs is not None else None,
             "compute_log_likelihood": self.compute_log_likelihood,
         }
-        if self.model.kind == "linear":
-            params["noise_sigma"] = self.model.noise_sigma
-            params["noise_prior_sigma"] = self.model.noise_prior_sigma
         return params
 
     def with_overrides(self, **overrides: Any) -> Spec:
@@ -455,6 +527,11 @@ def parse_spec(raw: Mapping[str, Any], path: str | Path) -> Spec:
             'sampler.method = "exact" needs a known model.noise_sigma (a number); '
             'use method = "mcmc" for unknown noise'
         )
+    if method == "exact" and model.prior in ("laplace", "elasticnet"):
+        raise SpecError(
+            f'sampler.method = "exact" needs model.prior = "normal" or "flat": the posterior under '
+            f'prior = "{model.prior}" is not Gaussian; use method = "mcmc" or "map"'
+        )
     sample_kwargs = sampler.get("sample_kwargs")
     if sample_kwargs is not None:
         sample_kwargs = dict(_table(sample_kwargs, "sampler.sample_kwargs"))
@@ -566,7 +643,7 @@ def _parse_model(table: Mapping[str, Any]) -> ModelSpec:
 
     noise_sigma = noise_prior_sigma = None
     if kind == "logistic":
-        for key in ("noise_sigma", "noise_prior_sigma"):
+        for key in _LINEAR_ONLY_KEYS:
             if key in table:
                 raise SpecError(f"model.{key} is only for kind = 'linear' (the logistic model has no noise)")
     else:
@@ -585,7 +662,8 @@ def _parse_model(table: Mapping[str, Any]) -> ModelSpec:
                     table["noise_prior_sigma"], "model.noise_prior_sigma", kind, "noise_prior_sigma", POSITIVE
                 )
             )
-    return ModelSpec(
+    extra = _parse_prior_keys(table, kind, noise_sigma)
+    spec = ModelSpec(
         kind=kind,
         prior_sigma=sigmas,
         noise_sigma=noise_sigma,
@@ -593,4 +671,73 @@ def _parse_model(table: Mapping[str, Any]) -> ModelSpec:
         fit_intercept=_estimator_value(
             table.get("fit_intercept", True), "model.fit_intercept", kind, "fit_intercept", "true or false"
         ),
+        **extra,
     )
+    _check_prior_combinations(spec)
+    return spec
+
+
+def _by_feature(value: Any, where: str, check) -> tuple[tuple[str, float], ...]:
+    """A TOML table of numbers keyed by feature name, each checked by ``check``."""
+    table = _table(value, where)
+    if not table:
+        raise SpecError(f"{where} must not be an empty table")
+    return tuple((str(name), check(v, f"{where}.{name}")) for name, v in table.items())
+
+
+def _parse_prior_keys(table: Mapping[str, Any], kind: str, noise_sigma: float | None) -> dict[str, Any]:
+    """The prior keys of ``[model]`` beyond prior_sigma and the noise sd, checked one by one."""
+    out: dict[str, Any] = {}
+    if "prior" in table:
+        out["prior"] = _estimator_value(table["prior"], "model.prior", kind, "prior", "")
+    if "prior_sigma_factor" in table:
+        out["prior_sigma_factor"] = _by_feature(
+            table["prior_sigma_factor"], "model.prior_sigma_factor", _positive_float
+        )
+    if "prior_mean" in table:
+        raw = table["prior_mean"]
+        out["prior_mean"] = (
+            _by_feature(raw, "model.prior_mean", _float)
+            if isinstance(raw, Mapping)
+            else _float(raw, "model.prior_mean")
+        )
+    if "l1_ratio" in table:
+        out["l1_ratio"] = float(
+            _estimator_value(table["l1_ratio"], "model.l1_ratio", kind, "l1_ratio", "a number in [0, 1]")
+        )
+    if "intercept_prior_sigma" in table:
+        out["intercept_prior_sigma"] = _positive_float(
+            table["intercept_prior_sigma"], "model.intercept_prior_sigma"
+        )
+    if "intercept_prior_mean" in table:
+        out["intercept_prior_mean"] = _float(table["intercept_prior_mean"], "model.intercept_prior_mean")
+    for key in ("noise_prior", "noise_prior_nu"):
+        if key in table and noise_sigma is not None:
+            raise SpecError(f'model.{key} is only used when noise_sigma = "unknown"')
+    if "noise_prior" in table:
+        out["noise_prior"] = _estimator_value(
+            table["noise_prior"], "model.noise_prior", kind, "noise_prior", ""
+        )
+    if "noise_prior_nu" in table:
+        out["noise_prior_nu"] = _positive_float(table["noise_prior_nu"], "model.noise_prior_nu")
+    return out
+
+
+def _check_prior_combinations(model: ModelSpec) -> None:
+    """The estimators' checks of parameters taken together, in the spec's words."""
+    from bayesreg.estimators.prior_params import check_prior_combinations
+
+    params = {
+        "prior": model.prior,
+        "prior_sigma": dict(model.prior_sigma_factor) or model.prior_sigma[0],
+        "prior_mean": dict(model.prior_mean) if isinstance(model.prior_mean, tuple) else model.prior_mean,
+        "l1_ratio": model.l1_ratio,
+        "intercept_prior_sigma": model.intercept_prior_sigma,
+        "intercept_prior_mean": model.intercept_prior_mean,
+        "noise_prior": model.noise_prior,
+        "fit_intercept": model.fit_intercept,
+    }
+    try:
+        check_prior_combinations(params, f"model (kind = {model.kind!r})")
+    except ValueError as err:
+        raise SpecError(str(err)) from None

@@ -49,7 +49,7 @@ class _CompiledObjective:
     ``prior_sigma``) skip PyTensor's graph rewriting, which costs seconds per compile.
     """
 
-    def __init__(self, model: pm.Model, output_vars: Sequence[str]):
+    def __init__(self, model: pm.Model, output_vars: Sequence[str], exclude_terms: Sequence[str] = ()):
         from pytensor.graph.replace import graph_replace
 
         self.default_point = model.initial_point()
@@ -59,8 +59,10 @@ class _CompiledObjective:
         data_inputs = [d.type(name=d.name) for d in data_vars]
         as_inputs = dict(zip(data_vars, data_inputs, strict=True))
 
+        # Terms left out (by name) are handled by the caller exactly, e.g. a non-smooth L1 prior.
+        terms = [t for t in [*model.basic_RVs, *model.potentials] if t.name not in set(exclude_terms)]
         [logp], joined = join_nonshared_inputs(
-            self.default_point, [model.logp(jacobian=False)], model.value_vars
+            self.default_point, [model.logp(vars=terms, jacobian=False)], model.value_vars
         )
         # One scalar cost and one wrt variable: pt.grad returns one Variable (its stub says more).
         grad = cast("Variable", pt.grad(logp, joined))
@@ -137,12 +139,17 @@ def _cached(key: Hashable, compile_: Callable[[], Any]) -> Any:
     return value
 
 
-def _objective_for(model: pm.Model, output_vars: Sequence[str], structure_key: Hashable | None) -> _Objective:
+def _objective_for(
+    model: pm.Model,
+    output_vars: Sequence[str],
+    structure_key: Hashable | None,
+    exclude_terms: Sequence[str] = (),
+) -> _Objective:
     """Bind a cached compiled objective to ``model``'s data, compiling on a cache miss."""
     if structure_key is None:
-        return _CompiledObjective(model, output_vars).bind(model)
-    key = _structure_key(model, structure_key, "map", tuple(output_vars))
-    return _cached(key, lambda: _CompiledObjective(model, output_vars)).bind(model)
+        return _CompiledObjective(model, output_vars, exclude_terms).bind(model)
+    key = _structure_key(model, structure_key, "map", tuple(output_vars), tuple(exclude_terms))
+    return _cached(key, lambda: _CompiledObjective(model, output_vars, exclude_terms)).bind(model)
 
 
 def find_map(
@@ -182,17 +189,7 @@ def find_map(
         Warns :class:`~bayesreg.exceptions.OptimizerWarning` when the check fails.
     """
     objective = _objective_for(model, output_vars, structure_key)
-    start = dict(objective.compiled.default_point)
-    if initvals:
-        for name, value in initvals.items():
-            rv = model[name]
-            value_var = model.rvs_to_values[rv]
-            transform = model.rvs_to_transforms.get(rv)
-            value = np.asarray(value, dtype=float)
-            if transform is not None:
-                value = transform.forward(pt.as_tensor(value)).eval()
-            start[value_var.name] = value
-    x = objective.flatten(start)
+    x = _starting_point(model, objective, initvals)
 
     result = optimize.minimize(
         lambda v: -objective(v)[0],
@@ -245,6 +242,37 @@ def find_map(
             OptimizerWarning,
         )
 
+    return _map_result(
+        objective, x, inv_neg_hess, location_vars, output_vars, logp, converged, rel_step, n_iter
+    )
+
+
+def _starting_point(model: pm.Model, objective: _Objective, initvals: Mapping[str, Any] | None) -> np.ndarray:
+    """The model's initial point as a flat vector, with ``initvals`` (natural scale) put in."""
+    start = dict(objective.compiled.default_point)
+    for name, value in (initvals or {}).items():
+        rv = model[name]
+        value_var = model.rvs_to_values[rv]
+        transform = model.rvs_to_transforms.get(rv)
+        value = np.asarray(value, dtype=float)
+        if transform is not None:
+            value = transform.forward(pt.as_tensor(value)).eval()
+        start[value_var.name] = value
+    return objective.flatten(start)
+
+
+def _map_result(
+    objective: _Objective,
+    x: np.ndarray,
+    inv_neg_hess: np.ndarray,
+    location_vars: Sequence[str],
+    output_vars: Sequence[str],
+    logp: float,
+    converged: bool,
+    rel_step: float,
+    n_iter: int,
+) -> MapResult:
+    """The MapResult of the point ``x``: reported outputs and the location block of the covariance."""
     slices = objective.slices()
     location_idx = np.concatenate(
         [np.arange(s.start, s.stop) for name, s in slices.items() if name in set(location_vars)]

@@ -1,9 +1,13 @@
 """Build the PyMC models; nothing here samples or optimises.
 
-Both models put ``coef ~ N(0, prior_sigma²)`` on each coefficient and a flat prior on the intercept.
+Both models are built from the same parts: a coefficient prior (:class:`CoefficientPrior`: normal,
+Laplace, elastic net or flat, with an sd and a centre per coefficient), an intercept that is flat or
+normal, and for the linear model a known noise sd or a free one with its prior.
+
 The intercept is sampled as ``intercept_centered``, the intercept of the model on column-centred X,
-and reported as the Deterministic ``intercept = intercept_centered − x̄ᵀcoef``; the flat prior is
-invariant under that shift, so the posterior is unchanged and the sampler sees far less correlation.
+and reported as the Deterministic ``intercept = intercept_centered − x̄ᵀcoef``. The map between the
+two has Jacobian 1, so the posterior is unchanged (a normal intercept prior is written on
+``intercept`` itself) and the sampler sees far less correlation.
 
 Each builder can also write the same posterior in whitened coordinates: the location parameters
 ``β = (coef, intercept_centered)`` become ``β = loc + L z`` with a fixed ``L`` (the Cholesky factor of
@@ -25,6 +29,7 @@ import pytensor.tensor as pt
 
 from bayesreg._dims import FEATURE_DIM, INTERCEPT_LABEL
 from bayesreg.stats.conjugate import SufficientStats
+from bayesreg.stats.prior_terms import CoefficientPrior, InterceptPrior, NoisePrior
 
 __all__ = ["FEATURE_DIM", "Whitening", "build_linear_model", "build_logistic_model"]
 
@@ -39,26 +44,55 @@ class Whitening:
     scale_tril: np.ndarray
 
 
+def _coefficient_prior_terms(prior: CoefficientPrior, coef, sigma=None) -> None:
+    """Add the log density of ``prior`` at ``coef`` to the model in context, as Potentials.
+
+    The L1 part goes in its own Potential, ``coef_prior_l1``, so that the MAP solver can leave it
+    out of the smooth objective it differentiates and handle it exactly (see
+    :func:`bayesreg.backend.sparse_map.find_map_l1`). ``sigma`` overrides the normal prior's sd (the
+    hierarchical model's free scale).
+    """
+    if prior.kind == "flat":
+        return  # no term, and no Data container the graph does not use
+    mean = pm.Data("prior_mean", prior.mean)
+    if prior.kind == "normal":
+        scale = pm.Data("prior_sigma", prior.sigma) if sigma is None else sigma
+        pm.Potential("coef_prior", pm.logp(pm.Normal.dist(mean, scale), coef).sum())
+    elif prior.kind in ("laplace", "elasticnet"):
+        l1 = pm.Data("prior_l1_weight", prior.l1_weight)
+        l2 = pm.Data("prior_l2_precision", prior.l2_precision)
+        const = pm.Data("prior_log_normaliser", prior.log_normaliser())
+        pm.Potential("coef_prior_l1", -pt.sum(l1 * pt.abs(coef - mean)))
+        pm.Potential("coef_prior_smooth", const - 0.5 * pt.sum(l2 * (coef - mean) ** 2))
+
+
 def _location_parameters(
     feature_names: Sequence[str],
-    prior_sigma: float,
+    prior: CoefficientPrior,
     fit_intercept: bool,
     whitening: Whitening | None,
     prior_sigma_prior: float | None = None,
+    initial_prior_sigma: float | None = None,
 ):
     """Add coef (and intercept_centered) to the model in context; return both tensors.
 
-    ``prior_sigma_prior`` makes ``prior_sigma`` a free ``HalfNormal(prior_sigma_prior)`` variable
-    (the hierarchical model), started at ``prior_sigma``; otherwise it is a fixed Data container.
+    ``prior_sigma_prior`` makes the (scalar) sd of a normal prior a free ``HalfNormal(prior_sigma_prior)``
+    variable (the hierarchical model), started at ``initial_prior_sigma``; otherwise the prior's
+    numbers are fixed Data containers.
     """
     p = len(feature_names)
-    if prior_sigma_prior is None:
-        sigma = pm.Data("prior_sigma", float(prior_sigma))
-    else:
+    free_sigma = None
+    if prior_sigma_prior is not None:
         scale = pm.Data("prior_sigma_prior", float(prior_sigma_prior))
-        sigma = pm.HalfNormal("prior_sigma", sigma=scale, initval=float(prior_sigma))
+        free_sigma = pm.HalfNormal("prior_sigma", sigma=scale, initval=initial_prior_sigma)
     if whitening is None:
-        coef = pm.Normal("coef", mu=0.0, sigma=sigma, dims=FEATURE_DIM)
+        if prior.kind == "normal":
+            mean = pm.Data("prior_mean", prior.mean)
+            sigma = pm.Data("prior_sigma", prior.sigma) if free_sigma is None else free_sigma
+            coef = pm.Normal("coef", mu=mean, sigma=sigma, dims=FEATURE_DIM)
+        else:
+            coef = pm.Flat("coef", dims=FEATURE_DIM)
+            _coefficient_prior_terms(prior, coef)
         intercept_c = pm.Flat("intercept_centered") if fit_intercept else pt.constant(0.0)
         return coef, intercept_c
     loc = pm.Data("whitening_loc", whitening.loc)
@@ -66,9 +100,38 @@ def _location_parameters(
     z = pm.Flat("z", dims=_LOCATION_DIM)
     beta = loc + pt.dot(scale_tril, z)
     coef = pm.Deterministic("coef", beta[:p], dims=FEATURE_DIM)
-    pm.Potential("coef_prior", pm.logp(pm.Normal.dist(0.0, sigma), coef).sum())
+    _coefficient_prior_terms(prior, coef, free_sigma)
     intercept_c = pm.Deterministic("intercept_centered", beta[p]) if fit_intercept else pt.constant(0.0)
     return coef, intercept_c
+
+
+def _intercept(coef, intercept_c, x_mean: np.ndarray, intercept_prior: InterceptPrior | None) -> None:
+    """The Deterministic ``intercept`` of uncentred X, and its prior (a Potential) when it has one.
+
+    The map ``(intercept_centered, coef) → (intercept, coef)`` has Jacobian 1, so a density on
+    ``intercept`` is the same density on the sampled ``intercept_centered``.
+    """
+    x_mean_data = pm.Data("x_mean", x_mean)
+    intercept = pm.Deterministic("intercept", intercept_c - pt.dot(x_mean_data, coef))
+    if intercept_prior is not None:
+        mu0 = pm.Data("intercept_prior_mean", float(intercept_prior.mean))
+        s0 = pm.Data("intercept_prior_sigma", float(intercept_prior.sigma))
+        pm.Potential("intercept_prior", pm.logp(pm.Normal.dist(mu0, s0), intercept))
+
+
+def _noise_sigma(noise_prior: NoisePrior):
+    """The free noise sd with its prior; every number a Data container."""
+    if noise_prior.kind == "flat":
+        return pm.HalfFlat("noise_sigma")
+    scale = pm.Data("noise_prior_sigma", float(noise_prior.scale))
+    if noise_prior.kind == "halfnormal":
+        return pm.HalfNormal("noise_sigma", sigma=scale)
+    if noise_prior.kind == "halfcauchy":
+        return pm.HalfCauchy("noise_sigma", beta=scale)
+    if noise_prior.kind == "halfstudentt":
+        nu = pm.Data("noise_prior_nu", float(noise_prior.nu))
+        return pm.HalfStudentT("noise_sigma", nu=nu, sigma=scale)
+    return pm.Exponential("noise_sigma", scale=scale)
 
 
 def _coords(feature_names: Sequence[str], fit_intercept: bool) -> dict:
@@ -80,24 +143,26 @@ def build_linear_model(
     stats: SufficientStats,
     *,
     feature_names: Sequence[str],
-    prior_sigma: float,
+    prior: CoefficientPrior,
     noise_sigma: float | None,
-    noise_prior_sigma: float,
+    noise_prior: NoisePrior,
+    intercept_prior: InterceptPrior | None = None,
     whitening: Whitening | None = None,
     prior_sigma_prior: float | None = None,
+    initial_prior_sigma: float | None = None,
 ) -> pm.Model:
     """Gaussian linear regression on sufficient statistics.
 
-    ``noise_sigma=None`` makes the noise sd a free ``HalfNormal(noise_prior_sigma)`` variable;
-    ``prior_sigma_prior`` makes the prior sd a free ``HalfNormal(prior_sigma_prior)`` variable.
+    ``noise_sigma=None`` makes the noise sd a free variable with ``noise_prior``;
+    ``prior_sigma_prior`` makes the sd of a normal coefficient prior a free
+    ``HalfNormal(prior_sigma_prior)`` variable.
     """
     with pm.Model(coords=_coords(feature_names, stats.fit_intercept)) as model:
         coef, intercept_c = _location_parameters(
-            feature_names, prior_sigma, stats.fit_intercept, whitening, prior_sigma_prior
+            feature_names, prior, stats.fit_intercept, whitening, prior_sigma_prior, initial_prior_sigma
         )
         if noise_sigma is None:
-            scale = pm.Data("noise_prior_sigma", float(noise_prior_sigma))
-            sigma_n = pm.HalfNormal("noise_sigma", sigma=scale)
+            sigma_n = _noise_sigma(noise_prior)
         else:
             sigma_n = pm.Data("noise_sigma", float(noise_sigma))
         # Every number is a Data container, so models of one structure share a compiled objective.
@@ -114,8 +179,7 @@ def build_linear_model(
             -n * pt.log(sigma_n) - 0.5 * n * np.log(2 * np.pi) - rss / (2 * sigma_n**2),
         )
         if stats.fit_intercept:
-            x_mean = pm.Data("x_mean", stats.x_mean)
-            pm.Deterministic("intercept", intercept_c - pt.dot(x_mean, coef))
+            _intercept(coef, intercept_c, stats.x_mean, intercept_prior)
     return model
 
 
@@ -124,20 +188,37 @@ def build_logistic_model(
     y01: np.ndarray,
     *,
     feature_names: Sequence[str],
-    prior_sigma: float,
+    prior: CoefficientPrior,
     fit_intercept: bool,
+    intercept_prior: InterceptPrior | None = None,
     whitening: Whitening | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> pm.Model:
-    """Bernoulli-logit regression with a row-wise likelihood on ``y01`` in {0, 1}."""
-    x_mean = X.mean(axis=0) if fit_intercept else np.zeros(X.shape[1])
+    """Bernoulli-logit regression with a row-wise likelihood on ``y01`` in {0, 1}.
+
+    ``sample_weight`` multiplies each row's log-likelihood term (scikit-learn's semantics: a row
+    of weight ``w`` counts as ``w`` copies of it), and X is centred at the weighted mean. The
+    likelihood is then a Potential over a ``sample_weight`` Data container instead of the observed
+    ``y``; that container's name is part of the compiled-structure key (the backend's cache keys
+    list every Data container), so weighted and unweighted models never share a compiled objective.
+    """
+    if sample_weight is None:
+        x_mean = X.mean(axis=0) if fit_intercept else np.zeros(X.shape[1])
+    else:
+        x_mean = np.average(X, axis=0, weights=sample_weight) if fit_intercept else np.zeros(X.shape[1])
     # No named row dimension: the row count stays out of the graph, so one compiled objective
     # serves every data set with the same columns (the estimator builds observed_data itself).
     with pm.Model(coords=_coords(feature_names, fit_intercept)) as model:
-        coef, intercept_c = _location_parameters(feature_names, prior_sigma, fit_intercept, whitening)
+        coef, intercept_c = _location_parameters(feature_names, prior, fit_intercept, whitening)
         Xc = pm.Data("X_centered", X - x_mean)
         y_obs = pm.Data("y_observed", y01.astype(np.int64))
-        pm.Bernoulli("y", logit_p=intercept_c + pt.dot(Xc, coef), observed=y_obs)
+        logit_p = intercept_c + pt.dot(Xc, coef)
+        if sample_weight is None:
+            pm.Bernoulli("y", logit_p=logit_p, observed=y_obs)
+        else:
+            weights = pm.Data("sample_weight", np.asarray(sample_weight, dtype=float))
+            row_logp = pm.logp(pm.Bernoulli.dist(logit_p=logit_p), y_obs)
+            pm.Potential("log_likelihood", pt.sum(weights * row_logp))
         if fit_intercept:
-            x_mean_data = pm.Data("x_mean", x_mean)
-            pm.Deterministic("intercept", intercept_c - pt.dot(x_mean_data, coef))
+            _intercept(coef, intercept_c, x_mean, intercept_prior)
     return model

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import xarray as xr
+from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin
 
-from bayesreg import priors
 from bayesreg.estimators.base import BayesianRegressionBase, FittedSpec
 from bayesreg.estimators.chunks import BlockStream
 from bayesreg.estimators.penalty import Penalty
+from bayesreg.estimators.predictive import ParameterDraws, gaussian_draws
+from bayesreg.estimators.prior_params import is_per_feature, noise_prior
+from bayesreg.estimators.twins import linear_penalty
 from bayesreg.estimators.validation import (
     LINEAR_CONSTRAINTS,
     NONE,
     POSITIVE_FLOAT,
+    check_sample_weight,
     check_sums_of_squares,
     instance_of,
+    per_feature_positive,
 )
 from bayesreg.stats.conjugate import posterior_from_stats
 from bayesreg.stats.evidence import find_hyperparameter_mode
+from bayesreg.stats.prior_terms import CoefficientPrior, InterceptPrior, NoisePrior
 from bayesreg.stats.suffstats import SufficientStats, stats_from_blocks, sufficient_stats
 
 __all__ = ["BayesianLinearRegression"]
@@ -31,7 +39,9 @@ class _LinearData:
     """What the linear model is built from: the data's statistics and the noise prior's scale."""
 
     stats: SufficientStats
-    noise_prior_sigma: float
+    prior: CoefficientPrior
+    noise_prior: NoisePrior
+    intercept_prior: InterceptPrior | None
     free_prior_sigma: bool = False  # sample prior_sigma too (prior_sigma_prior), rather than fix it
 
 
@@ -109,6 +119,9 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Present when X had string column names (they become the ``feature`` coordinate).
+    n_samples_fit_ : int or float
+        The rows the likelihood counts: their number, or with ``sample_weight`` the sum of the
+        weights (a float; integer weights count as repeated rows). The L1 twins' penalty divides by it.
 
     Examples
     --------
@@ -126,10 +139,17 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
 
     def __init__(
         self,
-        prior_sigma: float = 1.0,
+        prior_sigma: float | ArrayLike | Mapping[str, float] = 1.0,
         *,
+        prior: str = "normal",
+        prior_mean: float | ArrayLike | Mapping[str, float] = 0.0,
+        l1_ratio: float = 0.5,
+        intercept_prior_sigma: float | None = None,
+        intercept_prior_mean: float = 0.0,
         noise_sigma: float | None = None,
+        noise_prior: str = "halfnormal",
         noise_prior_sigma: float | None = None,
+        noise_prior_nu: float = 3.0,
         prior_sigma_prior: float | None = None,
         fit_intercept: bool = True,
         method: str = "mcmc",
@@ -142,8 +162,15 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         compute_log_likelihood: bool = True,
     ):
         self.prior_sigma = prior_sigma
+        self.prior = prior
+        self.prior_mean = prior_mean
+        self.l1_ratio = l1_ratio
+        self.intercept_prior_sigma = intercept_prior_sigma
+        self.intercept_prior_mean = intercept_prior_mean
         self.noise_sigma = noise_sigma
+        self.noise_prior = noise_prior
         self.noise_prior_sigma = noise_prior_sigma
+        self.noise_prior_nu = noise_prior_nu
         self.prior_sigma_prior = prior_sigma_prior
         self.fit_intercept = fit_intercept
         self.method = method
@@ -155,7 +182,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self.sample_kwargs = sample_kwargs
         self.compute_log_likelihood = compute_log_likelihood
 
-    def fit(self, X: Any, y: Any = None) -> BayesianLinearRegression:
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> BayesianLinearRegression:
         """Fit the model to ``X`` (n_samples, n_features) and ``y`` (n_samples,).
 
         The data may also come in chunks, for more rows than fit in memory: an iterator (or list) of
@@ -169,6 +196,18 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         ----------
         X : array-like of shape (n_samples, n_features), or chunked input (see above)
         y : array-like of shape (n_samples,), or None for an iterator of blocks
+        sample_weight : array-like of shape (n_samples,), float or None, default None
+            Row weights, as in scikit-learn: ``w_i`` multiplies row ``i``'s log-likelihood term, as
+            if the row were repeated ``w_i`` times (the prior is unchanged), so the MAP equals
+            ``Ridge(alpha).fit(X, y, sample_weight=w)`` and every method (the exact and sampled
+            posteriors too) uses the weighted likelihood. Weights must be finite and >= 0, not all
+            zero; a zero weight ignores its row. Chunked input carries them as a third block element,
+            ``(X_block, y_block, w_block)`` (Dask: a Dask ``sample_weight`` aligned with ``y``).
+            ``n_samples_fit_`` is then ``Σ w``, and the pointwise ``log_likelihood`` group holds
+            the weighted terms ``w_i · log p(y_i | θ)``, whose sum is the log likelihood the
+            posterior conditions on, so ``arviz.loo`` leaves each row out with all its weight (the
+            weights are in ``idata_``'s ``constant_data`` group; rows of weight zero, which the fit
+            ignores, are left out of the data groups).
 
         Returns
         -------
@@ -198,15 +237,22 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self._validate_params()
         self._reset_fitted_state()
         self._check_method_options()
+        weights = None
         if self._is_chunked(X, y, accepts_chunks=True):
-            stats = self._stats_from_chunks(X, y)
+            stats = self._stats_from_chunks(X, y, sample_weight)
             X = y = None  # the rows are gone: no observed_data or log_likelihood groups
         else:
             X, y = self._validate_training_data(X, y, y_numeric=True)
+            weights = check_sample_weight(sample_weight, X.shape[0])
             with np.errstate(over="ignore", invalid="ignore"):  # overflow is named just below
-                stats = sufficient_stats(X, y, fit_intercept=self.fit_intercept)
+                stats = sufficient_stats(X, y, fit_intercept=self.fit_intercept, sample_weight=weights)
         self._check_stats_finite(stats)
-        data = _LinearData(stats, self._noise_prior_sigma(stats))
+        # The rows the likelihood counts: Σw with weights (integer weights = repeated rows).
+        self.n_samples_fit_ = float(stats.n) if isinstance(stats.n, float) else int(stats.n)
+        prior = self._coefficient_prior()
+        intercept_prior = self._intercept_prior()
+        noise = noise_prior(self.get_params(deep=False), self._noise_prior_sigma(stats))
+        data = _LinearData(stats, prior, noise, intercept_prior)
         y_sd = float(np.sqrt(stats.y_var))
         self._warn_if_prior_scale_mismatched(
             np.sqrt(np.diag(stats.xtx) / stats.n), y_sd, f"sd(y) = {y_sd:.3g}"
@@ -215,19 +261,34 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self.idata_ = None
         self.convergence_ = None
         self.exact_posterior_ = None
-        if self.noise_sigma is not None and self.prior_sigma_prior is None:
+        if self._closed_form() and self.noise_sigma is not None:
             self.exact_posterior_ = posterior_from_stats(
-                stats, prior_sigma=self.prior_sigma, noise_sigma=self.noise_sigma
+                stats,
+                prior_sigma=prior.sigma if prior.is_proper else np.inf,
+                noise_sigma=self.noise_sigma,
+                prior_mean=prior.mean,
+                intercept_prior=None
+                if intercept_prior is None
+                else (intercept_prior.mean, intercept_prior.sigma),
             )
         if self.method == "exact":
-            self._fit_exact(X, y)
+            self._fit_exact(X, y, prior, weights)
             return self
         map_result = self._fit_map(data)
         if self.method == "mcmc":
-            self._fit_sampled(data, map_result, X, y)
+            self._fit_sampled(data, map_result, X, y, weights)
         return self
 
+    def _closed_form(self) -> bool:
+        """Whether the posterior is Gaussian and known exactly: known noise, a fixed normal or flat prior."""
+        return (
+            self.noise_sigma is not None
+            and self.prior_sigma_prior is None
+            and self.prior in ("normal", "flat")
+        )
+
     def _check_method_options(self) -> None:
+        super()._check_method_options()
         if self.method == "exact" and self.noise_sigma is None:
             raise ValueError(
                 "method='exact' needs a known noise sd: the posterior is only closed-form when "
@@ -240,46 +301,56 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
             )
 
     def _fitted_layout(self) -> dict[str, FittedSpec]:
-        closed_form = self.noise_sigma is not None and self.prior_sigma_prior is None
-        sigmas = ("noise_sigma_", "prior_sigma_", "map_noise_sigma_", "map_prior_sigma_")
+        prior_sigma = POSITIVE_FLOAT
+        if is_per_feature(self.prior_sigma):
+            prior_sigma = per_feature_positive(len(self._feature_names()))
         return (
             super()._fitted_layout()
-            | dict.fromkeys(sigmas, POSITIVE_FLOAT)
-            | {"exact_posterior_": instance_of("GaussianPosterior") if closed_form else NONE}
+            | dict.fromkeys(("noise_sigma_", "map_noise_sigma_"), POSITIVE_FLOAT)
+            | dict.fromkeys(("prior_sigma_", "map_prior_sigma_"), prior_sigma)
+            | {"exact_posterior_": instance_of("GaussianPosterior") if self._closed_form() else NONE}
         )
 
     def _build_model(self, data: _LinearData, whitening=None):
         from bayesreg.backend.model import build_linear_model
 
+        prior = data.prior
+        if self.prior_sigma_prior is not None:  # fixed at the mode of its marginal posterior
+            prior = replace(prior, sigma=np.full(prior.n_features, self.map_prior_sigma_))
         return build_linear_model(
             data.stats,
             feature_names=self._feature_names(),
-            prior_sigma=self.map_prior_sigma_,
+            prior=prior,
             noise_sigma=self.noise_sigma,
-            noise_prior_sigma=data.noise_prior_sigma,
+            noise_prior=data.noise_prior,
+            intercept_prior=data.intercept_prior,
             whitening=whitening,
             prior_sigma_prior=self.prior_sigma_prior if data.free_prior_sigma else None,
+            initial_prior_sigma=float(self.map_prior_sigma_) if self.prior_sigma_prior is not None else None,
         )
 
     def _fit_map(self, data: _LinearData):
         """The MAP at a fixed prior sd: the given one, or the mode of its marginal posterior."""
-        self.map_prior_sigma_ = float(self.prior_sigma)
+        self.map_prior_sigma_ = self._prior_sigma_attribute(data.prior)
         scale_mode_converged = True
         if self.prior_sigma_prior is not None:
             mode = find_hyperparameter_mode(
                 data.stats,
                 prior_sigma_prior=self.prior_sigma_prior,
                 noise_sigma=self.noise_sigma,
-                noise_prior_sigma=data.noise_prior_sigma,
+                noise_prior_sigma=data.noise_prior.scale,
             )
             mode.warn_if_not_converged()
             self.map_prior_sigma_, scale_mode_converged = mode.prior_sigma, mode.converged
         unknown_noise = self.noise_sigma is None
         initvals = None
         if unknown_noise:
-            initvals = {"noise_sigma": float(np.sqrt(data.stats.y_var)) or data.noise_prior_sigma}
+            initvals = {"noise_sigma": float(np.sqrt(data.stats.y_var)) or data.noise_prior.scale}
         map_result = self._find_map(
-            self._build_model(data), initvals=initvals, extra_outputs=["noise_sigma"] if unknown_noise else ()
+            self._build_model(data),
+            prior=data.prior,
+            initvals=initvals,
+            extra_outputs=["noise_sigma"] if unknown_noise else (),
         )
         self.map_noise_sigma_ = (
             float(map_result.values["noise_sigma"]) if self.noise_sigma is None else float(self.noise_sigma)
@@ -291,13 +362,22 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self.prior_sigma_ = self.map_prior_sigma_
         return map_result
 
-    def _fit_sampled(self, data: _LinearData, map_result, X: np.ndarray | None, y: np.ndarray | None) -> None:
+    def _fit_sampled(
+        self,
+        data: _LinearData,
+        map_result,
+        X: np.ndarray | None,
+        y: np.ndarray | None,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
         """NUTS, whitened at the MAP; a learned prior sd is sampled too."""
         hierarchical = self.prior_sigma_prior is not None
-        self._sample(replace(data, free_prior_sigma=hierarchical), map_result, X, y)
+        self._sample(replace(data, free_prior_sigma=hierarchical), map_result, X, y, sample_weight)
         self._set_point_summaries_from_draws()
         post = self._posterior_tree()["posterior"]
-        self.prior_sigma_ = float(post["prior_sigma"].mean()) if hierarchical else float(self.prior_sigma)
+        self.prior_sigma_ = (
+            float(post["prior_sigma"].mean()) if hierarchical else self._prior_sigma_attribute(data.prior)
+        )
         self.noise_sigma_ = (
             float(post["noise_sigma"].mean()) if self.noise_sigma is None else float(self.noise_sigma)
         )
@@ -327,15 +407,15 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
             )
         return sd
 
-    def _stats_from_chunks(self, X: Any, y: Any) -> SufficientStats:
-        """Read chunked input once, block by block, into the sufficient statistics."""
+    def _stats_from_chunks(self, X: Any, y: Any, sample_weight: Any = None) -> SufficientStats:
+        """Read chunked input once, block by block (weights too, if any), into the sufficient statistics."""
         if self.compute_log_likelihood:
             raise ValueError(
                 "Data in chunks are read once and not kept, so there is no pointwise log likelihood "
                 "to store (it would take 8 bytes per draw and row). Pass compute_log_likelihood=False "
                 "to fit on chunks, or pass X and y as arrays."
             )
-        stream = BlockStream.from_input(X, y)
+        stream = BlockStream.from_input(X, y, sample_weight)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is named by the caller
             stats = stats_from_blocks(stream, fit_intercept=self.fit_intercept)
         self.n_features_in_ = stream.n_features
@@ -343,7 +423,9 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
             self.feature_names_in_ = stream.feature_names
         return stats
 
-    def _fit_exact(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _fit_exact(
+        self, X: np.ndarray, y: np.ndarray, prior: CoefficientPrior, sample_weight: np.ndarray | None = None
+    ) -> None:
         """Closed-form posterior, and exact iid draws in a DataTree like the sampler's."""
         import arviz as az
 
@@ -355,7 +437,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self.map_converged_ = True
         self.coef_sd_ = post.coef_sd
         self.noise_sigma_ = self.map_noise_sigma_ = float(self.noise_sigma)
-        self.prior_sigma_ = self.map_prior_sigma_ = float(self.prior_sigma)
+        self.prior_sigma_ = self._prior_sigma_attribute(prior)
+        self.map_prior_sigma_ = self._prior_sigma_attribute(prior)
         coef, intercept = post.sample(self.chains * self.draws, rng=self.random_state)
         groups: dict[str, np.ndarray] = {"coef": coef.reshape(self.chains, self.draws, -1)}
         if self.fit_intercept:
@@ -365,7 +448,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
             dims={"coef": ["feature"]},
             coords={"feature": self._feature_names()},
         )
-        self._attach_data_groups(idata, X, y)
+        self._attach_data_groups(idata, X, y, sample_weight)
         self.idata_ = idata
 
     def _pointwise_log_likelihood(self, X, y, coef, intercept, extra) -> np.ndarray:
@@ -416,10 +499,97 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
             raise RuntimeError("draws without noise_sigma need a known noise_sigma")
         return mean, np.sqrt(mu.var(axis=0) + noise_var)
 
-    def penalty(self) -> Penalty:
-        """The ``Ridge`` whose solution is this model's MAP: ``alpha = noise_sigma² / prior_sigma²``.
+    def bayes_r2(self, X: Any = None) -> xr.DataArray:
+        """Posterior draws of the Bayesian R² (Gelman, Goodrich, Gabry and Vehtari, 2019).
 
-        With unknown noise it is taken at the MAP noise sd, and with ``prior_sigma_prior`` at
+        For each posterior draw ``s``: ``R²_s = var(μ_s) / (var(μ_s) + σ_s²)``, where ``μ_s = b_s + X w_s``
+        are the fitted means of the rows (their variance over rows with ``ddof=1``, as
+        ``arviz_stats.bayesian_r2``) and ``σ_s`` the noise sd (the known one, or the draw's). Unlike
+        the classical R² it is always in [0, 1] and has a posterior; with a weak prior and many rows
+        it is close to the R² of the penalised twin on the training rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or None
+            The rows; None means the training rows (kept in ``idata_``).
+
+        Returns
+        -------
+        xarray.DataArray
+            Named ``bayes_r2``, over ``(chain, draw)`` of the posterior.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(500, 2)); y = X @ [1.0, 1.0] + rng.normal(size=500)  # R² = 2/3
+        >>> est = BayesianLinearRegression(10.0, noise_sigma=1.0, method="exact", random_state=0).fit(X, y)
+        >>> round(float(est.bayes_r2().mean()), 2)
+        0.66
+        """
+        from bayesreg.estimators.predictive import bayes_r2
+
+        tree = self._tree_with_draws("Bayesian R² draws")
+        rows, _, _ = self._predictive_rows(X)
+        draws = self._parameter_draws(tree)
+        r2 = bayes_r2(draws.linear_predictor(rows), self._noise_draws(draws))
+        post = tree["posterior"].to_dataset()
+        return xr.DataArray(
+            r2.reshape(post.sizes["chain"], post.sizes["draw"]),
+            dims=("chain", "draw"),
+            coords={"chain": post["chain"].values, "draw": post["draw"].values},
+            name="bayes_r2",
+        )
+
+    def _noise_draws(self, draws: ParameterDraws) -> np.ndarray:
+        """The noise sd of each draw: sampled, or the known one repeated."""
+        if draws.noise_sigma is not None:
+            return draws.noise_sigma
+        if self.noise_sigma is None:
+            raise RuntimeError("draws without noise_sigma need a known noise_sigma")
+        return np.full(draws.coef.shape[0], float(self.noise_sigma))
+
+    def _observation_draws(
+        self, draws: ParameterDraws, X: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        return gaussian_draws(draws.linear_predictor(X), self._noise_draws(draws), rng)
+
+    def _noise_prior_record(self) -> NoisePrior | None:
+        """The prior of the unknown noise sd (None when it is known), at the scale the fit used.
+
+        Its default scale (``noise_prior_sigma=None``) is sd(y) of the training rows (weighted by
+        their ``sample_weight``, as the fit's statistics are), which the fit keeps in ``idata_``
+        when it has draws and the rows were in memory.
+        """
+        if self.noise_sigma is not None:
+            return None
+        scale = self.noise_prior_sigma
+        if scale is None:
+            y = self._training_y()
+            if y is None:
+                raise ValueError(
+                    "The noise prior's scale is sd(y) of the training data (noise_prior_sigma=None), "
+                    "and this fit kept no y (method='map', or a fit on chunked input): set "
+                    "noise_prior_sigma to a number and refit."
+                )
+            idata = self._posterior_tree()
+            const = idata["constant_data"].to_dataset() if "constant_data" in idata.children else None
+            weights = None
+            if const is not None and "sample_weight" in const.data_vars:
+                weights = const["sample_weight"].values
+            centre = np.average(y, weights=weights)
+            scale = float(np.sqrt(np.average((y - centre) ** 2, weights=weights)))
+        return noise_prior(self.get_params(deep=False), scale)
+
+    def penalty(self) -> Penalty:
+        """The penalised scikit-learn twin of this model's MAP, and the conversion to it.
+
+        ``Ridge(alpha = noise_sigma² / prior_sigma²)`` for the default normal prior; ``Lasso`` for
+        ``prior="laplace"``, ``ElasticNet`` for ``"elasticnet"``, ``LinearRegression`` for
+        ``"flat"``; per-feature scales, a prior mean and a normal intercept prior are the same
+        penalty on rescaled, shifted columns (a :class:`~bayesreg.estimators.twins.RescaledTwin`).
+        A prior with no such twin says so (``twin`` is None, ``note`` says why). With unknown
+        noise it is taken at the MAP noise sd, and with ``prior_sigma_prior`` at
         ``map_prior_sigma_`` (so the estimator must be fitted first). :meth:`ridge_equivalent`
         returns its ``twin``.
 
@@ -430,9 +600,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         >>> BayesianLinearRegression(prior_sigma=2.0, noise_sigma=1.0).penalty().formula
         'λ = σ_n²/σ² = 1² / 2² = 0.25'
         """
-        from sklearn.linear_model import Ridge
-
         self._validate_params()
+        self._check_method_options()
         if self.noise_sigma is not None:
             noise = float(self.noise_sigma)
         elif hasattr(self, "map_noise_sigma_"):
@@ -442,25 +611,21 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
                 "With unknown noise (noise_sigma=None) the equivalent ridge penalty depends on the "
                 "MAP noise sd: fit the estimator first, or give a known noise_sigma."
             )
-        prior_sigma = float(self.prior_sigma)
+        prior = self._prior_for_penalty()
         if self.prior_sigma_prior is not None:
             if not hasattr(self, "map_prior_sigma_"):
                 raise ValueError(
                     "With prior_sigma_prior the prior sd is learned: fit the estimator first; the "
                     "ridge twin is then taken at map_prior_sigma_."
                 )
-            prior_sigma = self.map_prior_sigma_
-        alpha = float(priors.ridge_alpha_from_sigma(prior_sigma, noise))  # scalar scales give a float
-        return Penalty(
-            twin=Ridge(alpha=alpha, fit_intercept=self.fit_intercept, solver="cholesky"),
-            parameter="alpha",
-            value=alpha,
-            symbol="λ",
-            rule="σ_n²/σ²",
-            formula=f"λ = σ_n²/σ² = {noise:.6g}² / {prior_sigma:g}² = {alpha:.6g}",
-            prior_sigma=prior_sigma,
-            noise_sigma=noise,
+            prior = replace(prior, sigma=np.full(prior.n_features, float(self.map_prior_sigma_)))
+        return linear_penalty(
+            prior,
+            self._intercept_prior(),
+            noise=noise,
             noise_known=self.noise_sigma is not None,
+            n_samples=getattr(self, "n_samples_fit_", None),
+            fit_intercept=self.fit_intercept,
         )
 
     def __sklearn_tags__(self):

@@ -54,9 +54,11 @@ def check_loaded(est: Any) -> None:
         )
     needs = f"n_features_in_ = {n_features} needs"
     for name, spec in est._fitted_layout().items():
+        if not hasattr(est, name) and name in est._optional_fitted_attrs:
+            continue  # e.g. n_samples_fit_, which fits saved by bayesreg 0.1 do not have
         if isinstance(spec, Constraint):
             _check_value(name, est, spec)
-        elif hasattr(est, name) or name not in est._optional_fitted_attrs:
+        else:
             _check_array(name, getattr(est, name, None), spec, needs)
     k = n_features + int(est.fit_intercept)
     needs_k = f"n_features_in_ = {n_features} and fit_intercept={est.fit_intercept} need"

@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import expit, log_expit
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from bayesreg import priors
 from bayesreg.estimators.base import BayesianRegressionBase, FittedSpec
 from bayesreg.estimators.penalty import Penalty
+from bayesreg.estimators.predictive import ParameterDraws, bernoulli_draws
+from bayesreg.estimators.twins import logistic_penalty
 from bayesreg.estimators.validation import (
     LOGISTIC_CONSTRAINTS,
     Constraint,
     check_labels,
+    check_sample_weight,
     check_sums_of_squares,
     sums_of_squares,
 )
+from bayesreg.stats.prior_terms import CoefficientPrior, InterceptPrior
 
 __all__ = ["BayesianLogisticRegression"]
+
+
+@dataclass(frozen=True)
+class _LogisticData:
+    """What the logistic model is built from: the rows, 0/1 labels and the resolved priors."""
+
+    X: np.ndarray
+    y01: np.ndarray
+    prior: CoefficientPrior
+    intercept_prior: InterceptPrior | None
+    sample_weight: np.ndarray | None = None  # row weights of the likelihood (None: all 1)
 
 
 class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
@@ -56,7 +73,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
     classes_ : ndarray of shape (2,)
         The two labels; ``classes_[1]`` is the event modelled by the sigmoid.
     coef_, intercept_, coef_sd_, map_coef_, map_intercept_, map_converged_, idata_, convergence_,
-    n_features_in_, feature_names_in_
+    n_features_in_, feature_names_in_, n_samples_fit_
         As in :class:`~bayesreg.BayesianLinearRegression`.
 
     Examples
@@ -74,8 +91,13 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
 
     def __init__(
         self,
-        prior_sigma: float = 1.0,
+        prior_sigma: float | ArrayLike | Mapping[str, float] = 1.0,
         *,
+        prior: str = "normal",
+        prior_mean: float | ArrayLike | Mapping[str, float] = 0.0,
+        l1_ratio: float = 0.5,
+        intercept_prior_sigma: float | None = None,
+        intercept_prior_mean: float = 0.0,
         fit_intercept: bool = True,
         method: str = "mcmc",
         draws: int = 1000,
@@ -87,6 +109,11 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         compute_log_likelihood: bool = True,
     ):
         self.prior_sigma = prior_sigma
+        self.prior = prior
+        self.prior_mean = prior_mean
+        self.l1_ratio = l1_ratio
+        self.intercept_prior_sigma = intercept_prior_sigma
+        self.intercept_prior_mean = intercept_prior_mean
         self.fit_intercept = fit_intercept
         self.method = method
         self.draws = draws
@@ -97,7 +124,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         self.sample_kwargs = sample_kwargs
         self.compute_log_likelihood = compute_log_likelihood
 
-    def fit(self, X: Any, y: Any = None) -> BayesianLogisticRegression:
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> BayesianLogisticRegression:
         """Fit the model to ``X`` (n_samples, n_features) and binary labels ``y``.
 
         Unlike :class:`~bayesreg.BayesianLinearRegression`, it needs every row in memory: chunked
@@ -108,6 +135,14 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
             Two distinct labels of one type (no None).
+        sample_weight : array-like of shape (n_samples,), float or None, default None
+            Row weights, as in scikit-learn: ``w_i`` multiplies row ``i``'s log-likelihood term, as
+            if the row were repeated ``w_i`` times (the prior is unchanged), so the MAP equals
+            ``LogisticRegression(C).fit(X, y, sample_weight=w)`` and the sampled posterior uses the
+            weighted likelihood. Weights must be finite and >= 0, not all zero; a zero weight
+            ignores its row. ``n_samples_fit_`` is then ``Σ w``; the pointwise ``log_likelihood``
+            holds ``w_i · log p(y_i | θ)`` and ``constant_data`` the weights, as for
+            :meth:`BayesianLinearRegression.fit <bayesreg.BayesianLinearRegression.fit>`.
 
         Returns
         -------
@@ -124,8 +159,10 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         """
         self._validate_params()
         self._reset_fitted_state()
+        self._check_method_options()
         self._is_chunked(X, y, accepts_chunks=False)
         X, y = self._validate_training_data(X, y, y_numeric=False)
+        weights = check_sample_weight(sample_weight, X.shape[0])
         check_labels(y)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
@@ -137,17 +174,35 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
                 "target (multinomial models are not supported)."
             )
         y01 = (y == self.classes_[1]).astype(np.int64)
+        if weights is not None and np.unique(y01[weights > 0]).size < 2:
+            gone = np.asarray(self.classes_[0] if np.all(y01[weights > 0] == 1) else self.classes_[1])
+            raise ValueError(
+                f"sample_weight is zero for every row of class {gone.item()!r}, so only one class is "
+                "left to fit (with a flat intercept its log-odds run off to infinity): give some rows "
+                "of each of the two classes a positive weight."
+            )
         squares = sums_of_squares(X, centred=self.fit_intercept)
         check_sums_of_squares("X", squares, self._feature_names())
         # The feature scale the prior meets, as the linear model measures it (about the mean with
         # an intercept, about 0 without): one pass over X serves both checks.
-        self._warn_if_prior_scale_mismatched(np.sqrt(squares / X.shape[0]), 1.0, "one logit")
-        self._x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
+        self.n_samples_fit_: int | float
+        if weights is None:
+            self._warn_if_prior_scale_mismatched(np.sqrt(squares / X.shape[0]), 1.0, "one logit")
+            self._x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
+            self.n_samples_fit_ = int(X.shape[0])
+        else:  # the same, of the weighted rows (as of the rows repeated w_i times)
+            centred = self.fit_intercept
+            self._x_mean = np.average(X, axis=0, weights=weights) if centred else np.zeros(X.shape[1])
+            with np.errstate(over="ignore", invalid="ignore"):
+                feature_var = np.average((X - self._x_mean) ** 2, axis=0, weights=weights)
+            self._warn_if_prior_scale_mismatched(np.sqrt(feature_var), 1.0, "one logit")
+            self.n_samples_fit_ = float(weights.sum())
         self.idata_ = None
         self.convergence_ = None
-        map_result = self._fit_map((X, y01))
+        data = _LogisticData(X, y01, self._coefficient_prior(), self._intercept_prior(), weights)
+        map_result = self._fit_map(data)
         if self.method == "mcmc":
-            self._fit_sampled((X, y01), map_result)
+            self._fit_sampled(data, map_result)
         return self
 
     def _fitted_layout(self) -> dict[str, FittedSpec]:
@@ -157,32 +212,38 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         )
         return super()._fitted_layout() | {"classes_": two_labels}
 
-    def _build_model(self, data: tuple[np.ndarray, np.ndarray], whitening=None):
+    def _build_model(self, data: _LogisticData, whitening=None):
         from bayesreg.backend.model import build_logistic_model
 
-        X, y01 = data
         return build_logistic_model(
-            X,
-            y01,
+            data.X,
+            data.y01,
             feature_names=self._feature_names(),
-            prior_sigma=self.prior_sigma,
+            prior=data.prior,
             fit_intercept=self.fit_intercept,
+            intercept_prior=data.intercept_prior,
             whitening=whitening,
+            sample_weight=data.sample_weight,
         )
 
-    def _fit_map(self, data: tuple[np.ndarray, np.ndarray]):
-        map_result = self._find_map(self._build_model(data))
+    def _fit_map(self, data: _LogisticData):
+        map_result = self._find_map(self._build_model(data), prior=data.prior)
         self._set_point_summaries_from_map()
         return map_result
 
-    def _fit_sampled(self, data: tuple[np.ndarray, np.ndarray], map_result) -> None:
-        X, y01 = data
-        self._sample(data, map_result, X, y01.astype(float))
+    def _fit_sampled(self, data: _LogisticData, map_result) -> None:
+        self._sample(data, map_result, data.X, data.y01.astype(float), data.sample_weight)
         self._set_point_summaries_from_draws()
 
     def _pointwise_log_likelihood(self, X, y, coef, intercept, extra) -> np.ndarray:
         eta = intercept[:, None] + coef @ X.T
         return y[None, :] * log_expit(eta) + (1.0 - y[None, :]) * log_expit(-eta)
+
+    def _observation_draws(
+        self, draws: ParameterDraws, X: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """0/1 labels (int64), 1 meaning ``classes_[1]``, as in ``observed_data``."""
+        return bernoulli_draws(draws.linear_predictor(X), rng)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, averaged over posterior draws ("mcmc") or at the MAP ("map").
@@ -228,10 +289,14 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
 
     def penalty(self) -> Penalty:
-        """The ``LogisticRegression(C=prior_sigma²)`` whose solution is this model's MAP.
+        """The penalised ``LogisticRegression`` whose solution is this model's MAP.
 
-        L2 by ``l1_ratio=0`` (no deprecated ``penalty``), solved by Newton's method to a tight
-        tolerance so that the comparison is not limited by sklearn's default ``tol``.
+        ``C = prior_sigma²`` with an L2 penalty (``l1_ratio=0``, solved by Newton's method to a
+        tight tolerance) for the default normal prior; ``C = b = σ/√2`` with ``l1_ratio=1`` for
+        ``prior="laplace"`` and ``C = 1/(λ1 + λ2)`` with the prior's ``l1_ratio`` for
+        ``"elasticnet"`` (both by saga, scikit-learn's only L1 solver that leaves the intercept
+        unpenalised); ``C = inf`` for ``"flat"``. Per-feature scales rescale the columns. A prior
+        mean has no twin (``LogisticRegression`` takes no offset), and says so.
         :meth:`ridge_equivalent` returns its ``twin``.
 
         Examples
@@ -241,27 +306,10 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         >>> BayesianLogisticRegression(prior_sigma=2.0).penalty().twin_text
         'LogisticRegression(C=4)'
         """
-        from sklearn.linear_model import LogisticRegression
-
         self._validate_params()
-        sigma = float(self.prior_sigma)
-        C = float(priors.logistic_C_from_sigma(sigma))  # a scalar sigma gives a float
-        twin = LogisticRegression(
-            C=C,
-            l1_ratio=0.0,
-            fit_intercept=self.fit_intercept,
-            solver="newton-cholesky",
-            tol=1e-12,
-            max_iter=1000,
-        )
-        return Penalty(
-            twin=twin,
-            parameter="C",
-            value=C,
-            symbol="C",
-            rule="σ²",
-            formula=f"C = σ² = {sigma:g}² = {C:.6g}",
-            prior_sigma=sigma,
+        self._check_method_options()
+        return logistic_penalty(
+            self._prior_for_penalty(), self._intercept_prior(), fit_intercept=self.fit_intercept
         )
 
     def __sklearn_tags__(self):

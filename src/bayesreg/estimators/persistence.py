@@ -104,6 +104,18 @@ def _to_json(name: str, value: Any) -> str:
         ) from exc
 
 
+def _encode_param(value: Any) -> Any:
+    """Per-feature parameters as JSON: an array as a list, a Series as a dict keyed by name.
+
+    The estimators accept both forms, so the loaded estimator fits and predicts the same.
+    """
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if hasattr(value, "to_dict") and hasattr(value, "index"):
+        return {str(k): float(v) for k, v in value.to_dict().items()}
+    return value
+
+
 def _encode_random_state(value: Any) -> Any:
     if isinstance(value, np.random.Generator):
         state = value.bit_generator.state
@@ -273,7 +285,7 @@ def _fitted_attributes(est: Any) -> dict[str, Any]:
 
 def _to_tree(est: Any) -> xr.DataTree:
     results = _result_classes()
-    params = est.get_params(deep=False)
+    params = {name: _encode_param(value) for name, value in est.get_params(deep=False).items()}
     params["random_state"] = _encode_random_state(params["random_state"])
     scalars: dict[str, Any] = {}
     arrays: dict[str, np.ndarray] = {}

@@ -22,6 +22,7 @@ __all__ = [
     "Constraint",
     "check_feature_frame",
     "check_labels",
+    "check_sample_weight",
     "check_sums_of_squares",
     "sums_of_squares",
     "validate_params",
@@ -128,11 +129,58 @@ def one_of(*options: str) -> Constraint:
     )
 
 
+def _real_values(value: Any) -> list | None:
+    """The numbers of a scalar, a 1-D sequence, or a dict/Series keyed by feature name, else None."""
+    if _is_real(value):
+        return [value]
+    if isinstance(value, Mapping):
+        values = list(value.values())
+        keys_ok = all(isinstance(k, str) for k in value)
+        return values if keys_ok and values and all(_is_real(v) for v in values) else None
+    if hasattr(value, "index") and hasattr(value, "to_numpy"):  # a pandas Series keyed by name
+        if not all(isinstance(k, str) for k in value.index):
+            return _real_items(value)
+        return _real_items(value.to_numpy())
+    return _real_items(value)
+
+
+def _all_accepted(value: Any, accepts_one: Callable[[Any], bool]) -> bool:
+    values = _real_values(value)
+    return values is not None and len(values) > 0 and all(map(accepts_one, values))
+
+
+def _per_feature(description: str, accepts_one: Callable[[Any], bool]) -> Constraint:
+    return Constraint(
+        f"{description}, a 1-D array of them (one per feature) or a dict/Series of them keyed by "
+        "feature name",
+        lambda v: _all_accepted(v, accepts_one),
+        lambda v: _real_values(v) is not None,
+    )
+
+
+POSITIVE_PER_FEATURE = _per_feature("a float in the range (0, inf)", POSITIVE_FLOAT.accepts)
+FINITE_PER_FEATURE = _per_feature("a finite float", FINITE_FLOAT.accepts)
+UNIT_INTERVAL = Constraint("a float in the range [0, 1]", lambda v: _is_real(v) and 0 <= v <= 1, _is_real)
+
+
+def per_feature_positive(n_features: int) -> Constraint:
+    """A fitted per-feature scale: an array of ``n_features`` positive floats."""
+    return Constraint(
+        f"an array of {n_features} floats in the range (0, inf)",
+        lambda v: isinstance(v, np.ndarray) and v.shape == (n_features,) and bool(np.all(v > 0)),
+    )
+
+
 # The estimators' parameter constraints, one table per estimator. They live here, not on the
 # classes, so that the spec of the bayesreg command checks its values with the very same rules
 # without importing the estimators.
 COMMON_CONSTRAINTS: dict[str, Constraint] = {
-    "prior_sigma": POSITIVE_FLOAT,
+    "prior_sigma": POSITIVE_PER_FEATURE,
+    "prior": one_of("normal", "laplace", "elasticnet", "flat"),
+    "prior_mean": FINITE_PER_FEATURE,
+    "l1_ratio": UNIT_INTERVAL,
+    "intercept_prior_sigma": OPTIONAL_POSITIVE_FLOAT,
+    "intercept_prior_mean": FINITE_FLOAT,
     "fit_intercept": BOOLEAN,
     "draws": POSITIVE_INT,
     "tune": NON_NEGATIVE_INT,
@@ -145,6 +193,8 @@ COMMON_CONSTRAINTS: dict[str, Constraint] = {
 LINEAR_CONSTRAINTS: dict[str, Constraint] = COMMON_CONSTRAINTS | {
     "noise_sigma": OPTIONAL_POSITIVE_FLOAT,
     "noise_prior_sigma": OPTIONAL_POSITIVE_FLOAT,
+    "noise_prior": one_of("halfnormal", "halfcauchy", "halfstudentt", "exponential", "flat"),
+    "noise_prior_nu": POSITIVE_FLOAT,
     "prior_sigma_prior": OPTIONAL_POSITIVE_FLOAT,
     "method": one_of("mcmc", "map", "exact"),
 }
@@ -244,15 +294,91 @@ def check_labels(y: np.ndarray) -> None:
         ) from None
 
 
+def check_sample_weight(
+    sample_weight: Any, n_samples: int, *, where: str = "", allow_all_zero: bool = False
+) -> np.ndarray | None:
+    """``sample_weight`` as a float64 array of ``n_samples`` finite, non-negative weights (or None).
+
+    A number is one weight for every row, as in scikit-learn. Zero weights are allowed (their rows
+    are ignored), but not all of them unless ``allow_all_zero`` (a block of chunked input may be all
+    zero; the whole data may not). ``where`` names a block in the messages. The input is never
+    modified (the result is a copy when it would alias it).
+
+    Examples
+    --------
+    >>> check_sample_weight([1, 0, 2.5], 3)
+    array([1. , 0. , 2.5])
+    >>> check_sample_weight([1.0, -1.0], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_weight has negative values (-1 at row 1): a weight must be >= 0 ...
+    """
+    from sklearn.utils.validation import check_array
+
+    if sample_weight is None:
+        return None
+    name = f"sample_weight{where}"
+    if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
+        weights = np.full(n_samples, float(sample_weight))
+    else:
+        try:
+            weights = check_array(
+                sample_weight,
+                ensure_2d=False,
+                dtype=np.float64,
+                ensure_all_finite=False,
+                ensure_min_samples=0,
+                copy=True,
+                input_name=name,
+            )
+        except (TypeError, ValueError) as exc:
+            if name in str(exc):
+                raise
+            raise type(exc)(f"{name} must hold numbers, one weight per row of X: {exc}") from exc
+        if weights.ndim != 1:
+            raise ValueError(
+                f"{name} must be 1-D, one weight per row of X; got an array of shape {weights.shape}."
+            )
+    if weights.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} has {weights.shape[0]} weights but X has {n_samples} rows: give one weight per row."
+        )
+    bad = np.flatnonzero(~np.isfinite(weights))
+    if bad.size:
+        raise ValueError(
+            f"{name} has values that are NaN or infinite ({weights[bad[0]]} at row {bad[0]}): every "
+            "weight must be a finite number >= 0."
+        )
+    negative = np.flatnonzero(weights < 0)
+    if negative.size:
+        raise ValueError(
+            f"{name} has negative values ({weights[negative[0]]:g} at row {negative[0]}): a weight must "
+            "be >= 0 (it multiplies its row's log-likelihood term; a zero weight ignores the row)."
+        )
+    if not allow_all_zero and n_samples > 0 and not np.any(weights > 0):
+        raise ValueError(
+            f"{name} is zero for every row: at least one weight must be positive (a zero weight "
+            "ignores its row, so there would be nothing to fit)."
+        )
+    return weights
+
+
 def check_feature_frame(X: Any) -> None:
     """Refuse DataFrame columns that are not numeric, naming them.
 
-    scikit-learn's own message for this does not say which column is at fault.
+    scikit-learn's own message for this does not say which column is at fault. A DataFrame is
+    whatever scikit-learn itself takes as one, recognised the same way (by narwhals): pandas,
+    polars, pyarrow tables and the other frames narwhals supports. A column is refused when narwhals
+    knows its type and it is neither numeric nor boolean (strings, categoricals, dates, nested
+    types); a type narwhals cannot name (a pandas sparse or complex column) is left to
+    scikit-learn's own checks.
     """
-    dtypes = getattr(X, "dtypes", None)
-    if dtypes is None or not hasattr(X, "columns"):
+    import narwhals.stable.v2 as nw
+
+    if not nw.dependencies.is_into_dataframe(X):
         return
-    bad = [str(col) for col, dt in zip(X.columns, dtypes, strict=True) if not _numeric_dtype(dt)]
+    schema = nw.from_native(X, eager_only=True).schema
+    bad = [str(col) for col, dtype in schema.items() if not _numeric_dtype(dtype)]
     if bad:
         raise TypeError(
             f"X has non-numeric columns {bad}; encode them as numbers first "
@@ -261,7 +387,7 @@ def check_feature_frame(X: Any) -> None:
 
 
 def _numeric_dtype(dtype: Any) -> bool:
-    try:
-        return np.issubdtype(np.dtype(dtype), np.number) or np.issubdtype(np.dtype(dtype), np.bool_)
-    except TypeError:  # pandas extension dtypes (nullable Int64, Float64, category, string)
-        return getattr(dtype, "kind", "O") in "biuf"
+    """Whether a narwhals column type can become float64, or is one narwhals cannot name."""
+    import narwhals.stable.v2 as nw
+
+    return dtype.is_numeric() or dtype in (nw.Boolean, nw.Unknown)
