@@ -67,7 +67,10 @@ class CoefficientPrior:
         sigma = np.asarray(self.sigma, dtype=float)
         zeros = np.zeros_like(sigma)
         if self.kind == "normal":
-            penalties = (zeros, 1.0 / sigma**2)
+            # Below sd ≈ 1e-154 the precision is beyond float64 and is inf (no warning): the models
+            # and the closed forms use σ itself, or the ratio σ_n/σ, never this number.
+            with np.errstate(over="ignore", divide="ignore"):
+                penalties = (zeros, 1.0 / sigma**2)
         elif self.kind == "laplace":
             penalties = (np.sqrt(2.0) / sigma, zeros)
         elif self.kind == "elasticnet":
