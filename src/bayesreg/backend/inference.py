@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["MapResult", "find_map", "sample_posterior"]
 
 MAP_RTOL = 1e-9
+_MAP_MODE = "FAST_COMPILE"
 
 
 class _CompiledObjective:
@@ -68,11 +69,18 @@ class _CompiledObjective:
         grad = cast("Variable", pt.grad(logp, joined))
         hess = pytensor.gradient.jacobian(grad, joined, vectorize=True)
         derivs = graph_replace([logp, grad, hess], as_inputs, strict=False)
-        self._derivs = pytensor.function([joined, *data_inputs], derivs, on_unused_input="ignore")
+        # Python mode (no rewrites, numpy kernels): the MAP evaluates its objective tens of times,
+        # so compiling it with numba (10-80 s for a new structure, most of a cold fit; issue 14)
+        # never pays back. Measured in benchmarks/cold_start.py: the same MAP to every digit.
+        self._derivs = pytensor.function(
+            [joined, *data_inputs], derivs, on_unused_input="ignore", mode=_MAP_MODE
+        )
 
         outputs = model.replace_rvs_by_values([model[name] for name in output_vars])
         outputs = graph_replace(outputs, as_inputs, strict=False)
-        self._report = pytensor.function([*model.value_vars, *data_inputs], outputs, on_unused_input="ignore")
+        self._report = pytensor.function(
+            [*model.value_vars, *data_inputs], outputs, on_unused_input="ignore", mode=_MAP_MODE
+        )
 
     def bind(self, model: pm.Model) -> _Objective:
         """The objective at the data of ``model`` (same structure as the compiled one)."""
@@ -90,7 +98,10 @@ class _Objective:
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         if self._last_x is None or not np.array_equal(x, self._last_x):
-            logp, grad, hess = self.compiled._derivs(x, *self.data)
+            # numpy kernels (Python mode) warn where numba did not: a trial step far out may
+            # overflow, and the line search already rejects a non-finite objective.
+            with np.errstate(all="ignore"):
+                logp, grad, hess = self.compiled._derivs(x, *self.data)
             self._last_x, self._last = x.copy(), (float(logp), grad, hess)
         return self._last
 
@@ -110,7 +121,8 @@ class _Objective:
             x[sl].reshape(shape)
             for sl, shape in zip(self.slices().values(), self.compiled.shapes, strict=True)
         ]
-        return self.compiled._report(*values, *self.data)
+        with np.errstate(all="ignore"):
+            return self.compiled._report(*values, *self.data)
 
 
 _CACHE: OrderedDict[Hashable, Any] = OrderedDict()
@@ -256,7 +268,7 @@ def _starting_point(model: pm.Model, objective: _Objective, initvals: Mapping[st
         transform = model.rvs_to_transforms.get(rv)
         value = np.asarray(value, dtype=float)
         if transform is not None:
-            value = transform.forward(pt.as_tensor(value)).eval()
+            value = transform.forward(pt.as_tensor(value)).eval(mode="FAST_COMPILE")
         start[value_var.name] = value
     return objective.flatten(start)
 
@@ -311,8 +323,10 @@ def sample_posterior(
 
     With nutpie and a ``structure_key`` (see :func:`find_map`), the compiled nutpie model is cached
     and refitted with ``with_data``: a second fit of the same structure skips seconds of
-    compilation. Only ``target_accept``, ``max_treedepth`` and ``cores`` are passed on that path;
-    any other ``sample_kwargs`` go through :func:`pymc.sample` as usual.
+    compilation. Its C callbacks are also cached on disk (:mod:`bayesreg.backend.nutpie_model`),
+    so the first fit in a new process loads them instead of compiling. Only ``target_accept``,
+    ``max_treedepth`` and ``cores`` are passed on that path; any other ``sample_kwargs`` go
+    through :func:`pymc.sample` as usual.
     """
     kwargs = dict(sample_kwargs or {})
     clash = sorted(set(kwargs) & set(RESERVED_SAMPLE_KWARGS))
@@ -383,9 +397,10 @@ def _sample_nutpie_cached(
 ) -> xr.DataTree:
     import nutpie
 
+    from bayesreg.backend.nutpie_model import compile_nutpie_model, with_model_data
+
     key = _structure_key(model, structure_key, "nutpie")
-    compiled = _cached(key, lambda: nutpie.compile_pymc_model(model))
-    compiled = compiled.with_data(**{d.name: d.get_value() for d in model.data_vars})
+    compiled = with_model_data(_cached(key, lambda: compile_nutpie_model(model)), model)
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31))
     with _blas_threads_for_chains(chains, options.get("cores")):

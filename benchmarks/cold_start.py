@@ -1,0 +1,288 @@
+"""Time to the first posterior in a fresh process: each route cold (empty caches) and warm (second process).
+
+Every fit runs in its own subprocess. For each repeat a new temporary folder holds every on-disk
+cache a route can use (PyTensor's compiledir with its numba cache, numba's own cache, bayesreg's
+cache, jax's compilation cache): the first process with it is "cold", the second "warm". Ratios are
+against plain PyMC's cold (and warm) fit (``plain_pymc``) measured in the same invocation, the
+routes interleaved within each repeat, so load on the machine mostly cancels. Medians over the
+repeats.
+
+Routes (``--routes``):
+
+- ``plain_pymc``: the obvious row-wise PyMC model and ``pm.sample`` with its defaults: in PyMC 6
+  that is nutpie (numba backend) whenever nutpie is installed and PyTensor's linker is numba, its
+  default. ``plain_pymc_c``: the same on PyTensor's C backend (cvm), where ``pm.sample`` uses
+  PyMC's own NUTS: the issue's "plain PyMC NUTS (C backend)".
+- ``nutpie_numba``: bayesreg with ``nutpie.compile_pymc_model(model)``, the route before issue 14;
+  ``nutpie_numba_cache``: the same with ``cache=True`` (numba's on-disk cache of nutpie's callback).
+- ``nutpie_jax``: ``compile_pymc_model(model, backend="jax", freeze_model=False)`` with jax's
+  persistent compilation cache (needs jax: ``--jax-path`` adds a folder holding it to sys.path).
+- ``pymc_nuts`` / ``pymc_nuts_c``: bayesreg's (whitened) model sampled by PyMC's NUTS, on the numba
+  and the C backend.
+- ``bayesreg``: the default: nutpie with bayesreg's callbacks cached on disk by graph fingerprint.
+- ``bayesreg_map_cached``: the same, with the MAP objective's PyTensor functions also loaded from
+  disk (``bayesreg.backend.disk_cache.cached_function``, patched in here: what the MAP would gain).
+- ``bayesreg_map_py``: the same as ``bayesreg``, with the MAP objective compiled in PyTensor's
+  FAST_COMPILE mode (Python, no numba): the MAP evaluates it only tens of times.
+
+Models (``--models``): ``diabetes`` (known noise sd 54, prior sd 10, X standardised),
+``diabetes_unknown`` (noise sd sampled; bayesreg routes only) and ``breast_cancer`` (logistic,
+prior sd 1). "max |z|" is the largest |mean − reference| / MCSE over the coefficients, against the
+exact posterior (known noise) or, for the others, the plain PyMC fit of the same run. "same draws"
+says whether the warm process drew exactly the cold one's draws (same seed). Usage::
+
+    python benchmarks/cold_start.py                                  # all routes, 5 repeats
+    python benchmarks/cold_start.py --routes plain_pymc bayesreg --repeats 3 --models diabetes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROUTES = [
+    "plain_pymc",
+    "plain_pymc_c",
+    "nutpie_numba",
+    "nutpie_numba_cache",
+    "nutpie_jax",
+    "pymc_nuts",
+    "pymc_nuts_c",
+    "bayesreg",
+    "bayesreg_map_cached",
+    "bayesreg_map_py",
+]
+MODELS = ["diabetes", "breast_cancer"]
+PLAIN_ROUTES = ("plain_pymc", "plain_pymc_c")
+
+
+def load(model: str) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_breast_cancer, load_diabetes
+
+    loader = load_breast_cancer if model == "breast_cancer" else load_diabetes
+    X, y = loader(return_X_y=True) if model == "breast_cancer" else loader(return_X_y=True, scaled=False)
+    return (X - X.mean(0)) / X.std(0), y
+
+
+def plain_fit(model: str, X: np.ndarray, y: np.ndarray, draws: int, seed: int):
+    import pymc as pm
+
+    with pm.Model(coords={"feature": np.arange(X.shape[1])}):
+        coef = pm.Normal("coef", 0.0, 1.0 if model == "breast_cancer" else 10.0, dims="feature")
+        eta = pm.Flat("intercept") + pm.math.dot(X, coef)
+        if model == "breast_cancer":
+            pm.Bernoulli("y", logit_p=eta, observed=y)
+        else:
+            pm.Normal("y", eta, 54.0, observed=y)
+        return pm.sample(
+            draws, tune=draws, chains=4, random_seed=seed, progressbar=False, compute_convergence_checks=False
+        )
+
+
+class _CachedPyTensor:
+    """``pytensor`` as bayesreg.backend.inference sees it, with ``function`` cached on disk."""
+
+    def __getattr__(self, name: str):
+        import pytensor
+
+        return getattr(pytensor, name)
+
+    python_mode = False
+
+    def function(self, inputs, outputs, **kwargs):
+        import pytensor
+
+        from bayesreg.backend.disk_cache import cached_function
+
+        if self.python_mode:
+            return pytensor.function(inputs, outputs, mode="FAST_COMPILE", **kwargs)
+        return cached_function(inputs, outputs)
+
+
+def use_route(route: str, cache: str) -> dict:
+    """Patch bayesreg's compile step for the nutpie routes; return sample_kwargs for the PyMC ones."""
+    if route in ("bayesreg_map_cached", "bayesreg_map_py"):
+        from bayesreg.backend import inference
+
+        patched = _CachedPyTensor()
+        patched.python_mode = route == "bayesreg_map_py"
+        inference.pytensor = patched  # type: ignore[assignment]
+    if route in ("pymc_nuts", "pymc_nuts_c"):
+        return {"nuts_sampler": "pymc"}
+    if not route.startswith("nutpie"):
+        return {}
+    import nutpie
+
+    from bayesreg.backend import nutpie_model
+
+    options: dict = {"cache": True} if route == "nutpie_numba_cache" else {}
+    if route == "nutpie_jax":
+        import jax
+
+        jax.config.update("jax_compilation_cache_dir", os.path.join(cache, "jax"))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        # freeze_model defaults to True under jax: every pm.Data becomes a constant, which is why
+        # with_data then fails with "Unknown data variable: prior_sigma".
+        options = {"backend": "jax", "freeze_model": False}
+    nutpie_model.compile_nutpie_model = lambda model: nutpie.compile_pymc_model(model, **options)
+    return {}
+
+
+def worker(route: str, model: str, draws: int, seed: int, cache: str) -> dict:
+    import warnings
+
+    start = time.perf_counter()
+    import pymc  # noqa: F401  (imports are timed apart from the fit)
+
+    from bayesreg import BayesianLinearRegression, BayesianLogisticRegression
+
+    imported = time.perf_counter()
+    X, y = load(model)
+    exact = None
+    if route in PLAIN_ROUTES:
+        t0 = time.perf_counter()
+        idata = plain_fit(model, X, y, draws, seed)
+        seconds = time.perf_counter() - t0
+    else:
+        sample_kwargs = use_route(route, cache)
+        kw = dict(draws=draws, tune=draws, chains=4, random_state=seed, progressbar=False)
+        if model == "breast_cancer":
+            est = BayesianLogisticRegression(1.0, sample_kwargs=sample_kwargs or None, **kw)
+        else:
+            noise = None if model == "diabetes_unknown" else 54.0
+            est = BayesianLinearRegression(10.0, noise_sigma=noise, sample_kwargs=sample_kwargs or None, **kw)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X, y)
+        seconds = time.perf_counter() - t0
+        idata = est.idata_
+        if model == "diabetes":
+            exact = est.exact_posterior_.coef_mean.tolist()
+    import arviz as az
+
+    post = idata["posterior"].to_dataset()[["coef"]]
+    coef = post["coef"].values
+    return {
+        "import_s": imported - start,
+        "fit_s": seconds,
+        "mean": coef.mean(axis=(0, 1)).tolist(),
+        "mcse": az.mcse(post)["coef"].values.tolist(),
+        "exact": exact,
+        "draws_digest": float(np.sum(coef * np.arange(1, coef.size + 1).reshape(coef.shape))),
+    }
+
+
+def run_worker(route: str, model: str, draws: int, seed: int, cache: str, jax_path: str | None) -> dict:
+    env = dict(os.environ)
+    flags = [f"base_compiledir={os.path.join(cache, 'pytensor')}"]
+    if route.endswith("_c"):
+        flags.append("linker=cvm")
+    env["PYTENSOR_FLAGS"] = ",".join(flags)
+    env["NUMBA_CACHE_DIR"] = os.path.join(cache, "numba")
+    env["BAYESREG_CACHE_DIR"] = os.path.join(cache, "bayesreg")
+    if jax_path:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), jax_path) if p)
+    args = [sys.executable, __file__, "--worker", route, model, str(draws), str(seed), cache]
+    out = subprocess.run(args, capture_output=True, text=True, env=env)
+    if out.returncode:
+        raise RuntimeError(f"{route} {model} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def max_abs_z(row: dict, reference: list[float] | None, reference_mcse: list[float] | None) -> float | None:
+    if reference is None:
+        return None
+    mcse = np.asarray(row["mcse"])
+    if reference_mcse is not None:
+        mcse = np.hypot(mcse, reference_mcse)
+    return float(np.max(np.abs(np.asarray(row["mean"]) - reference) / mcse))
+
+
+def measure(
+    routes: list[str], models: list[str], repeats: int, draws: int, jax_path: str | None
+) -> list[dict]:
+    """Cold and warm runs, the routes interleaved within each repeat so that load drifts evenly."""
+    results = {
+        (model, route): {"model": model, "route": route, "cold": [], "warm": []}
+        for model in models
+        for route in routes
+        if not (route in PLAIN_ROUTES and model == "diabetes_unknown")
+    }
+    for r in range(repeats):
+        for (model, route), row in results.items():
+            with tempfile.TemporaryDirectory(prefix="bayesreg-cold-") as cache:
+                row["cold"].append(run_worker(route, model, draws, r, cache, jax_path))
+                row["warm"].append(run_worker(route, model, draws, r, cache, jax_path))
+            times = f"cold {row['cold'][-1]['fit_s']:6.2f} s  warm {row['warm'][-1]['fit_s']:6.2f} s"
+            print(f"  {r} {model:>16} {route:<20} {times}", file=sys.stderr, flush=True)
+    return list(results.values())
+
+
+def table(results: list[dict]) -> str:
+    lines = [
+        "| model | route | cold fit (s) | warm fit (s) | cold / plain cold | warm / plain warm "
+        "| import (s) | max \\|z\\| | same draws cold→warm |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    plain = {(r["model"]): r for r in results if r["route"] == "plain_pymc"}
+    for r in results:
+        cold = statistics.median(x["fit_s"] for x in r["cold"])
+        warm = statistics.median(x["fit_s"] for x in r["warm"])
+        imports = statistics.median(x["import_s"] for x in r["warm"])
+        ref = plain.get(r["model"])
+        if ref is not None:
+            ref_cold = statistics.median(x["fit_s"] for x in ref["cold"])
+            ref_warm = statistics.median(x["fit_s"] for x in ref["warm"])
+            ratios = f"{cold / ref_cold:.2f}x | {warm / ref_warm:.2f}x"
+        else:
+            ratios = "n/a | n/a"
+        last = r["warm"][-1]
+        if last["exact"] is not None:
+            z = max_abs_z(last, last["exact"], None)
+        elif ref is not None and r is not ref:
+            z = max_abs_z(last, ref["warm"][-1]["mean"], ref["warm"][-1]["mcse"])
+        else:
+            z = None
+        same = all(c["draws_digest"] == w["draws_digest"] for c, w in zip(r["cold"], r["warm"], strict=True))
+        lines.append(
+            f"| {r['model']} | {r['route']} | {cold:.2f} | {warm:.2f} | {ratios} | {imports:.2f} "
+            f"| {'-' if z is None else f'{z:.2f}'} | {'yes' if same else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        route, model, draws, seed, cache = sys.argv[2:]
+        print(json.dumps(worker(route, model, int(draws), int(seed), cache)))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--routes", nargs="+", default=ROUTES, choices=ROUTES)
+    parser.add_argument("--models", nargs="+", default=MODELS, choices=[*MODELS, "diabetes_unknown"])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--draws", type=int, default=1000, help="draws and tuning steps per chain (4 chains)")
+    parser.add_argument("--jax-path", help="a folder holding jax, for the nutpie_jax route")
+    parser.add_argument("--json", help="also write the raw results here")
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, python {platform.python_version()}, {os.cpu_count()} CPUs")
+    print(f"4 chains x {args.draws} draws (+{args.draws} tune), {args.repeats} repeats\n")
+    results = measure(args.routes, args.models, args.repeats, args.draws, args.jax_path)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f)
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
