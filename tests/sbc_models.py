@@ -222,6 +222,7 @@ def main() -> None:  # pragma: no cover - draws the docs figure
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from bayesreg.estimators.progress import ProgressBar
     from bayesreg.plotting import plot_rank_histograms
     from bayesreg.stats.calibration import simulation_based_calibration
 
@@ -229,7 +230,10 @@ def main() -> None:  # pragma: no cover - draws the docs figure
     for ax, key in zip(axes.ravel(), SLOW, strict=True):  # the figure's four models
         case, (n_sims, n_bins) = CASES[key], SLOW[key]
         start = time.perf_counter()
-        result = simulation_based_calibration(case.make_estimator, case.simulate, n_sims, rng=SLOW_SEED)
+        with ProgressBar(case.label) as bar:
+            result = simulation_based_calibration(
+                case.make_estimator, case.simulate, n_sims, rng=SLOW_SEED, callback=bar
+            )
         test = result.uniformity(n_bins=n_bins)
         print(
             f"{case.label}: {n_sims} sims in {time.perf_counter() - start:.0f} s, "

@@ -20,7 +20,9 @@ PACKAGE = REPO / "src" / "bayesreg"
 LAYERS = {"root": 0, "stats": 1, "backend": 2, "estimators": 3, "analysis": 4, "app": 5}
 ANALYSIS = {"bayesreg.compare", "bayesreg.selection", "bayesreg.plotting", "bayesreg.formula"}
 BACKEND_ONLY = ("pymc", "pytensor", "nutpie")
-NOT_IN_STATS = (*BACKEND_ONLY, "arviz", "sklearn", "matplotlib", "xarray")
+NOT_IN_STATS = (*BACKEND_ONLY, "arviz", "sklearn", "matplotlib", "xarray", "rich")
+# Progress bars are drawn by one module; the layers below it report progress through callbacks.
+RICH_IMPORTER = "bayesreg.estimators.progress"
 
 
 def module_name(path: Path) -> str:
@@ -121,6 +123,11 @@ def test_only_the_backend_imports_pymc(name):
         assert not theirs & set(BACKEND_ONLY), f"{name} imports {sorted(theirs & set(BACKEND_ONLY))}"
     if layer(name) == "stats":
         assert not theirs & set(NOT_IN_STATS), f"{name} imports {sorted(theirs & set(NOT_IN_STATS))}"
+
+
+def test_only_the_progress_module_imports_rich():
+    importers = sorted(name for name in MODULES if "rich" in imports_of(name)[1])
+    assert importers == [RICH_IMPORTER], importers
 
 
 def test_nothing_imports_the_formula_module():

@@ -7,6 +7,10 @@ block as it arrives (numeric, finite, matching shapes and column names) and yiel
 arrays. Dask arrays and DataFrames (the optional ``dask`` extra) are read one block or partition at
 a time; dask itself is only imported when the input already is a Dask collection.
 
+While the blocks are read, :meth:`BlockStream.showing_progress` shows how far the read is (blocks
+and rows so far, of how many blocks when that is known: a list's length, a Dask collection's blocks
+or partitions); the estimator's ``progressbar=False`` silences it.
+
 Rows may be weighted (``sample_weight``): each block then carries its weights as a third element,
 ``(X_block, y_block, w_block)`` (or, for Dask input, ``sample_weight`` is a Dask collection aligned
 with ``y``). Either every block has weights or none has.
@@ -25,12 +29,14 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from typing import Any
 
 import numpy as np
 
+from bayesreg.estimators.progress import ProgressBar
 from bayesreg.estimators.validation import check_feature_frame, check_sample_weight
 
 __all__ = ["BlockStream", "is_chunked_input"]
@@ -80,15 +86,19 @@ class BlockStream:
     triples, their weights checked like ``sample_weight`` (1-D, finite, >= 0, as long as X; a block
     may be all zero, the whole stream may not). ``n_features``, ``feature_names`` and ``weighted``
     are known once the first block has been read, ``n_rows`` and ``weight_sum`` once the whole
-    stream has.
+    stream has. ``n_blocks`` counts the blocks read so far, ``total_blocks`` is how many there are
+    when that is known before reading (None for an iterator).
 
     Use :meth:`from_input` to build one from what a user passed to ``fit``.
     """
 
-    def __init__(self, blocks: Iterable[tuple[Any, ...]], *, source: str):
+    def __init__(self, blocks: Iterable[tuple[Any, ...]], *, source: str, total_blocks: int | None = None):
         self._blocks = blocks
         self._source = source
         self._consumed = False
+        self._bar: ProgressBar | None = None
+        self.total_blocks = total_blocks
+        self.n_blocks = 0
         self.n_features: int | None = None
         self.feature_names: np.ndarray | None = None
         self.n_rows = 0
@@ -107,7 +117,7 @@ class BlockStream:
             (whose weights are the blocks' third elements).
         """
         if _is_dask(X) or _is_dask(y):
-            return cls(_dask_blocks(X, y, sample_weight), source="dask")
+            return cls(_dask_blocks(X, y, sample_weight), source="dask", total_blocks=_dask_block_count(X))
         if y is not None:
             raise TypeError("Chunked input is an iterator of (X, y) blocks with y=None, or Dask X and y.")
         if sample_weight is not None:
@@ -115,7 +125,30 @@ class BlockStream:
                 "With chunked input the row weights come with the rows: make each block a triple "
                 "(X_block, y_block, w_block) and leave sample_weight=None."
             )
-        return cls(iter(X), source="blocks")
+        total = len(X) if isinstance(X, Sized) and not isinstance(X, Iterator) else None
+        return cls(iter(X), source="blocks", total_blocks=total)
+
+    @contextlib.contextmanager
+    def showing_progress(self, enabled: bool = True) -> Iterator[BlockStream]:
+        """Show a progress bar (blocks, and rows so far) while the stream is read inside the block.
+
+        ``enabled=False`` shows nothing; see :class:`~bayesreg.estimators.progress.ProgressBar`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> stream = BlockStream.from_input([(np.ones((5, 2)), np.ones(5))] * 4)
+        >>> with stream.showing_progress():
+        ...     n = sum(len(y) for X, y in stream)
+        >>> stream.n_blocks, stream.total_blocks, stream.n_rows
+        (4, 4, 20)
+        """
+        with ProgressBar("reading blocks", total=self.total_blocks, enabled=enabled) as bar:
+            self._bar = bar
+            try:
+                yield self
+            finally:
+                self._bar = None
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, ...]]:
         if self._consumed:
@@ -126,7 +159,11 @@ class BlockStream:
         self._consumed = True
         for index, item in enumerate(self._blocks):
             X_block, y_block, w_block = self._unpack(index, item)
-            yield self._check(index, X_block, y_block, w_block)
+            block = self._check(index, X_block, y_block, w_block)
+            self.n_blocks = index + 1
+            if self._bar is not None:
+                self._bar.update(self.n_blocks, status=f"{self.n_rows:,} rows")
+            yield block
         if self.n_features is None:
             raise ValueError(f"The chunked input ({self._source}) had no blocks: there is nothing to fit.")
         if self.weighted and not self.weight_sum > 0:
@@ -220,6 +257,15 @@ def _same_names(a: np.ndarray | None, b: np.ndarray | None) -> bool:
 
 def _describe(names: np.ndarray | None) -> str:
     return "no column names" if names is None else ", ".join(map(str, names))
+
+
+def _dask_block_count(X: Any) -> int | None:
+    """How many blocks :func:`_dask_blocks` will yield: row blocks of an array, partitions of a frame."""
+    numblocks = getattr(X, "numblocks", None)
+    if numblocks:
+        return int(numblocks[0])
+    npartitions = getattr(X, "npartitions", None)
+    return int(npartitions) if isinstance(npartitions, int) else None
 
 
 def _dask_blocks(X: Any, y: Any, w: Any = None) -> Iterator[tuple[Any, ...]]:

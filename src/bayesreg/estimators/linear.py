@@ -81,7 +81,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
     random_state : int, numpy.random.Generator or None, default None
         Seed for the sampler; the same int gives the same draws.
     progressbar : bool, default True
-        Show the sampler's progress bar.
+        Show the sampler's progress bar, and how far a read of chunked input is (on a terminal or in
+        Jupyter, on stderr); False shows nothing.
     sample_kwargs : dict or None, default None
         Extra keyword arguments for :func:`pymc.sample` (e.g. ``{"nuts_sampler": "pymc"}``,
         ``{"target_accept": 0.95}``).
@@ -416,8 +417,10 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
                 "to fit on chunks, or pass X and y as arrays."
             )
         stream = BlockStream.from_input(X, y, sample_weight)
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow is named by the caller
-            stats = stats_from_blocks(stream, fit_intercept=self.fit_intercept)
+        # How far the read is (blocks, rows) is shown while it lasts, unless progressbar=False.
+        with stream.showing_progress(self.progressbar):
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is named by the caller
+                stats = stats_from_blocks(stream, fit_intercept=self.fit_intercept)
         self.n_features_in_ = stream.n_features
         if stream.feature_names is not None:
             self.feature_names_in_ = stream.feature_names

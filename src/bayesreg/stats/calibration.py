@@ -101,6 +101,7 @@ def simulation_based_calibration(
     rng: np.random.Generator | int | None,
     *,
     n_draws: int = 99,
+    callback: Callable[[int, int], None] | None = None,
 ) -> SBCResult:
     """Run ``n_sims`` prior-draw / simulate / fit / rank cycles.
 
@@ -121,6 +122,10 @@ def simulation_based_calibration(
     n_draws : int, default 99
         Posterior draws kept per fit, evenly thinned from all chains; each fit must have at least
         this many. ``n_draws + 1`` a multiple of the number of bins keeps the bins equally likely.
+    callback : callable, optional
+        ``callback(done, n_sims)``, called after each simulation (``done`` = 1, ..., ``n_sims``), to
+        report how far the run is. A :class:`bayesreg.estimators.progress.ProgressBar` is one: it
+        draws a progress bar (this module itself displays nothing).
 
     Returns
     -------
@@ -130,6 +135,30 @@ def simulation_based_calibration(
     -----
     A :class:`~bayesreg.exceptions.ConvergenceWarning` raised by a fit is recorded in
     ``SBCResult.converged`` instead of being shown ``n_sims`` times.
+
+    Examples
+    --------
+    With a progress bar (on a terminal or in Jupyter; nothing is printed elsewhere), and each
+    fit's own sampler bar off (``progressbar=False`` in ``make_estimator``):
+
+    >>> from bayesreg.estimators.progress import ProgressBar
+    >>> with ProgressBar("SBC") as bar:  # doctest: +SKIP
+    ...     result = simulation_based_calibration(make_estimator, simulate, 500, rng=0, callback=bar)
+
+    Any callable of ``(done, total)`` will do:
+
+    >>> seen = []
+    >>> def simulate(rng):
+    ...     X = rng.normal(size=(10, 1))
+    ...     return {"coef": 0.0}, X, rng.normal(size=10)
+    >>> from bayesreg import BayesianLinearRegression
+    >>> def make_estimator(seed):
+    ...     return BayesianLinearRegression(1.0, noise_sigma=1.0, fit_intercept=False,
+    ...                                     method="exact", draws=9, chains=1, random_state=seed)
+    >>> _ = simulation_based_calibration(make_estimator, simulate, 3, rng=0, n_draws=9,
+    ...                                  callback=lambda done, total: seen.append((done, total)))
+    >>> seen
+    [(1, 3), (2, 3), (3, 3)]
     """
     rng = np.random.default_rng(rng)
     if n_sims < 1 or n_draws < 1:
@@ -137,7 +166,7 @@ def simulation_based_calibration(
     rows, converged, reports = [], [], []
     names: list[str] | None = None
     thin = 1
-    for _ in range(n_sims):
+    for sim in range(n_sims):
         truth, X, y = simulate(rng)
         est = make_estimator(int(rng.integers(2**31)))
         with warnings.catch_warnings(record=True) as caught:
@@ -168,6 +197,8 @@ def simulation_based_calibration(
             )
         names = names or row_names
         rows.append(row)
+        if callback is not None:
+            callback(sim + 1, n_sims)
     return SBCResult(
         ranks=np.asarray(rows, dtype=int),
         parameter_names=list(names or []),
