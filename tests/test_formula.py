@@ -15,7 +15,13 @@ import pytest
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.model_selection import GridSearchCV
 
-from bayesreg import BayesianLinearRegression, BayesianLogisticRegression, FormulaModel, from_formula
+from bayesreg import (
+    BayesianLinearRegression,
+    BayesianLogisticRegression,
+    BayesianPoissonRegression,
+    FormulaModel,
+    from_formula,
+)
 
 EXACT = dict(noise_sigma=1.0, method="exact", random_state=0)
 
@@ -126,6 +132,16 @@ def test_logistic_formula_equals_the_hand_built_map():
     )
 
 
+def test_poisson_formula_equals_the_hand_built_map():
+    data = DATA.assign(count=np.random.default_rng(1).poisson(np.exp(0.3 + 0.5 * DATA.x1)))
+    formula = "count ~ x1 + C(g) + x1:x2 + np.log(x3)"
+    model = from_formula(formula, data, model="poisson", method="map")
+    direct = BayesianPoissonRegression(method="map").fit(rich_design(data), data["count"])
+    assert isinstance(model.estimator_, BayesianPoissonRegression)
+    assert_same_fit(model, direct, RICH_NAMES)
+    np.testing.assert_allclose(model.predict(data), direct.predict(rich_design(data)), rtol=1e-12)
+
+
 def test_logistic_takes_a_zero_one_column_or_an_expression():
     data = DATA.assign(sick=(DATA.label == "yes").astype(int))
     on_column = from_formula("sick ~ x1", data, model="logistic", method="map")
@@ -207,9 +223,10 @@ def test_grid_search_over_prior_sigma_scores_with_the_left_hand_side():
 
 def test_unknown_model_is_refused():
     with pytest.raises(
-        ValueError, match=r"'model' parameter of FormulaModel must be a str among \{'linear', 'logistic'\}"
+        ValueError,
+        match=r"'model' parameter of FormulaModel must be a str among \{'linear', 'logistic', 'poisson'\}",
     ):
-        from_formula("y ~ x1", DATA, model="poisson")
+        from_formula("y ~ x1", DATA, model="gamma")
 
 
 def test_a_missing_column_is_named():

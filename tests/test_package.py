@@ -21,6 +21,7 @@ def test_import_does_not_load_pymc_arviz_or_sklearn():
 PUBLIC_API = {
     "BayesianLinearRegression",
     "BayesianLogisticRegression",
+    "BayesianPoissonRegression",
     "ConvergenceWarning",
     "FormulaModel",
     "OptimizerWarning",

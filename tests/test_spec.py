@@ -112,7 +112,7 @@ def test_sweep_and_overrides(tmp_path):
         (("prior_sigma = 10.0", "prior_sigma = [1, 0]"), "model.prior_sigma[1] must be a number > 0"),
         (("noise_sigma = 54.0", 'noise_sigma = "known"'), 'must be a number > 0 or "unknown"'),
         (("seed = 0", "seed = 1.5"), "seed must be an integer >= 0, got a number"),
-        (('kind = "linear"', 'kind = "poisson"'), "model.kind must be one of 'linear', 'logistic'"),
+        (('kind = "linear"', 'kind = "gamma"'), "model.kind must be one of 'linear', 'logistic'"),
         (('dataset = "diabetes"', 'dataset = "diabetis"'), "(did you mean 'diabetes'?)"),
         (("schema_version = 1", "schema_version = 2"), "schema_version 2 is not supported"),
         (("schema_version = 1", ""), "missing schema_version"),
@@ -186,7 +186,9 @@ def test_logistic_needs_a_binary_target(tmp_path):
     spec = load_spec(
         write(tmp_path, 'schema_version = 1\n[data]\ndataset = "diabetes"\n[model]\nkind = "logistic"\n')
     )
-    with pytest.raises(SpecError, match=r"needs a binary target, but 'target' has 214 distinct values"):
+    with pytest.raises(
+        SpecError, match=r"needs a binary target \(or 3 to 20 classes\), but 'target' has 214 distinct values"
+    ):
         load_data(spec)
     ok = load_spec(csv_spec(tmp_path, "a,y\n1,yes\n2,no\n3,yes\n", 'target = "y"', 'kind = "logistic"'))
     assert sorted(load_data(ok).y.unique()) == ["no", "yes"]

@@ -24,6 +24,7 @@ _moved.install()  # the module paths of 0.1 keep working, with a DeprecationWarn
 __all__ = [
     "BayesianLinearRegression",
     "BayesianLogisticRegression",
+    "BayesianPoissonRegression",
     "ConvergenceWarning",
     "FormulaModel",
     "OptimizerWarning",
@@ -42,6 +43,7 @@ __all__ = [
 _LAZY = {
     "BayesianLinearRegression": "bayesreg.estimators.linear",
     "BayesianLogisticRegression": "bayesreg.estimators.logistic",
+    "BayesianPoissonRegression": "bayesreg.estimators.poisson",
     "compare_with_ridge": "bayesreg.compare",
     "RidgeComparison": "bayesreg.compare",
     "regularization_path": "bayesreg.selection",
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
     from bayesreg.compare import RidgeComparison, compare_with_ridge
     from bayesreg.estimators.linear import BayesianLinearRegression
     from bayesreg.estimators.logistic import BayesianLogisticRegression
+    from bayesreg.estimators.poisson import BayesianPoissonRegression
     from bayesreg.exceptions import ConvergenceWarning, OptimizerWarning, PriorScaleWarning
     from bayesreg.formula import FormulaModel, from_formula
     from bayesreg.selection import RegularizationPath, compare_prior_scale_choices, regularization_path

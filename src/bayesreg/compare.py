@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesreg._dims import INTERCEPT_LABEL
 from bayesreg.backend.diagnostics import ConvergenceReport
 from bayesreg.estimators.penalty import Penalty
 from bayesreg.estimators.validation import POSITIVE_FLOAT, PROBABILITY, validate_params
@@ -163,22 +162,20 @@ class RidgeComparison:
 
 
 def _laplace_sd(est) -> np.ndarray:
-    """Laplace sd of each coefficient (and the intercept) at the MAP, from its covariance.
+    """Laplace sd of each term (coefficients, then the intercept) at the MAP, from its covariance.
 
-    The covariance is over ``(coef, intercept_centered)``, the intercept of the centred features;
-    the intercept is ``b = intercept_centered − x̄·w``, so ``Var(b) = aᵀ Σ a`` with ``a = (−x̄, 1)``.
+    The covariance is over the sampled location parameters, e.g. ``(coef, intercept_centered)``,
+    the intercept of the centred features; the terms are a linear map ``A`` of them
+    (``est._location_to_terms()``: ``b = intercept_centered − x̄·w``), so their variances are the
+    diagonal of ``A Σ Aᵀ``.
     """
     result = getattr(est, "_map_result", None)
-    n_rows = est.n_features_in_ + int(est.fit_intercept)
+    A = est._location_to_terms()
     if result is None:
-        return np.full(n_rows, np.nan)
+        return np.full(A.shape[0], np.nan)
     cov = np.asarray(result.location_cov, dtype=float)
-    variances = np.diag(cov)[: est.n_features_in_]
-    if est.fit_intercept:
-        a = np.append(-np.asarray(est._x_mean, dtype=float), 1.0)
-        variances = np.append(variances, a @ cov @ a)
     with np.errstate(invalid="ignore"):
-        return np.sqrt(variances)
+        return np.sqrt(np.einsum("ij,jk,ik->i", A, cov, A))
 
 
 def _posterior_columns(est, n_rows: int, hdi_prob: float) -> tuple[dict[str, np.ndarray], str]:
@@ -190,7 +187,7 @@ def _posterior_columns(est, n_rows: int, hdi_prob: float) -> tuple[dict[str, np.
     z = stats.norm.ppf(0.5 + hdi_prob / 2)  # a Gaussian's HDI is its central interval
     if est.idata_ is None:  # method "map": the Laplace approximation, centred on the MAP
         sd = _laplace_sd(est)[:n_rows]
-        center = np.append(est.map_coef_, est.map_intercept_)[:n_rows]
+        center = est._terms(est.map_coef_, est.map_intercept_)[:n_rows]
         cols = {"posterior_mean": nan, "posterior_sd": sd, "low": center - z * sd, "high": center + z * sd}
         return cols | {"mcse": nan}, "laplace"
     exact = getattr(est, "exact_posterior_", None)
@@ -203,25 +200,18 @@ def _posterior_columns(est, n_rows: int, hdi_prob: float) -> tuple[dict[str, np.
         return cols | {"mcse": np.zeros(n_rows)}, "exact"
 
     import arviz as az
+    import xarray as xr
 
     post = est.idata_["posterior"].to_dataset()
-    var_names = ["coef", "intercept"][: 2 if est.fit_intercept else 1]
-    hdi = az.hdi(post[var_names], prob=hdi_prob)
-    mcse = az.mcse(post[var_names])
-
-    def stack(ds, **sel):
-        values = [np.atleast_1d(ds[v].sel(**sel).values if sel else ds[v].values) for v in var_names]
-        return np.concatenate(values)
-
-    coef_bounds = hdi["coef"].values  # (feature, ci_bound)
-    bound_rows = [coef_bounds]
-    if est.fit_intercept:
-        bound_rows.append(hdi["intercept"].values[None, :])
-    bounds = np.vstack(bound_rows)
-    mean = stack(post.mean(dim=("chain", "draw")))
-    sd = stack(post.std(dim=("chain", "draw"), ddof=1))
+    # Every term (coefficients, then the intercepts) as one variable over (chain, draw, term).
+    values = est._term_draws(post)
+    coords = {"chain": post["chain"].values, "draw": post["draw"].values, "term": np.arange(values.shape[2])}
+    draws = xr.Dataset({"value": (("chain", "draw", "term"), values)}, coords=coords)
+    bounds = np.asarray(az.hdi(draws, prob=hdi_prob)["value"].transpose("term", ...).values)
+    mean = draws["value"].mean(dim=("chain", "draw")).values
+    sd = draws["value"].std(dim=("chain", "draw"), ddof=1).values
     cols = {"posterior_mean": mean, "posterior_sd": sd, "low": bounds[:, 0], "high": bounds[:, 1]}
-    return cols | {"mcse": stack(mcse)}, "posterior draws"
+    return cols | {"mcse": np.asarray(az.mcse(draws)["value"].values)}, "posterior draws"
 
 
 def compare_with_ridge(
@@ -233,6 +223,8 @@ def compare_with_ridge(
     map_rtol: float = 1e-6,
     z_max: float = 4.0,
     sample_weight: Any = None,
+    exposure: Any = None,
+    trials: Any = None,
 ) -> RidgeComparison:
     """Fit the ridge twin of a fitted estimator on ``X, y`` and line the two up.
 
@@ -254,6 +246,12 @@ def compare_with_ridge(
         positive and finite.
     sample_weight : array-like of shape (n_samples,), optional
         The weights ``est`` was fitted with; the twin is fitted with the same.
+    exposure : array-like of shape (n_samples,), optional
+        The exposure a :class:`~bayesreg.BayesianPoissonRegression` was fitted with; its twin is
+        fitted with the same (it takes no other estimator's twin).
+    trials : array-like of shape (n_samples,), optional
+        The trials of a binomial :class:`~bayesreg.BayesianLogisticRegression` fit (``y`` the
+        successes); its twin is fitted on the counts expanded to 0/1 rows, which needs them.
 
     Returns
     -------
@@ -295,18 +293,18 @@ def compare_with_ridge(
     )
     check_is_fitted(est)
     penalty = est.penalty()
-    names = [*est._feature_names(), INTERCEPT_LABEL]
+    names = est._term_labels()
     ridge = None
     ridge_vals = np.full(len(names), np.nan)
     if penalty.has_twin:
         weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+        if exposure is not None:
+            weights["exposure"] = exposure
+        if trials is not None:
+            weights["trials"] = trials
         ridge = clone(penalty.twin).fit(X, y, **weights)
-        ridge_vals = np.append(
-            np.ravel(ridge.coef_), np.ravel(ridge.intercept_)[0] if est.fit_intercept else 0.0
-        )
-    map_vals = np.append(est.map_coef_, est.map_intercept_)
-    if not est.fit_intercept:
-        names, ridge_vals, map_vals = names[:-1], ridge_vals[:-1], map_vals[:-1]
+        ridge_vals = est._terms(ridge.coef_, ridge.intercept_)
+    map_vals = est._terms(est.map_coef_, est.map_intercept_)
 
     table = pd.DataFrame({"ridge": ridge_vals, "map": map_vals}, index=pd.Index(names, name="term"))
     columns, source = _posterior_columns(est, len(names), hdi_prob)

@@ -44,14 +44,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from bayesreg.estimators.linear import BayesianLinearRegression
 from bayesreg.estimators.logistic import BayesianLogisticRegression
+from bayesreg.estimators.poisson import BayesianPoissonRegression
 from bayesreg.estimators.validation import Constraint, one_of, validate_params
 
 __all__ = ["FormulaModel", "from_formula"]
 
 # model= name -> the estimator the formula's design is given to.
-MODELS: dict[str, type[BayesianLinearRegression] | type[BayesianLogisticRegression]] = {
+MODELS: dict[
+    str, type[BayesianLinearRegression] | type[BayesianLogisticRegression] | type[BayesianPoissonRegression]
+] = {
     "linear": BayesianLinearRegression,
     "logistic": BayesianLogisticRegression,
+    "poisson": BayesianPoissonRegression,
 }
 _CONSTRAINTS = {
     "formula": Constraint("a str such as 'y ~ x1 + x2'", lambda v: isinstance(v, str)),
@@ -84,8 +88,8 @@ class FormulaModel(BaseEstimator):
         logistic model a column with two labels (0/1, booleans, two strings; ``classes_`` keeps
         them) or an expression giving 0/1. The intercept term decides ``fit_intercept``: a formula
         with ``- 1`` or ``+ 0`` fits none.
-    model : {"linear", "logistic"}, default "linear"
-        Which estimator to fit.
+    model : {"linear", "logistic", "poisson"}, default "linear"
+        Which estimator to fit (``"poisson"``: counts on the left, no exposure).
     context : dict or None, default None
         Extra names the formula may use, such as your own transform functions (formulaic's
         transforms and numpy as ``np`` are always there).

@@ -25,6 +25,7 @@ objective as the library writes it                          where               
 ``1/(2n) Σ (y − ŷ)² + ½ a‖w‖²``                             ``ElasticNet(l1_ratio=0)``,    a = σ_n²/(nσ²)
                                                             ``SGDRegressor(alpha)``
 ``(1/n) Σ logloss + ½ a‖w‖²``                               ``SGDClassifier(log_loss)``    a = 1/(nσ²)
+``1/(2n) Σ deviance + ½ a‖w‖²`` (Poisson, log link)         ``PoissonRegressor(alpha)``    a = 1/(nσ²)
 ``(1/n) Σ (y − ŷ)² + λ‖w‖²``                                the seed note's loss           λ = σ_n²/(nσ²)
 ``(1/n) Σ (y − ŷ)²``, gradient ``+ λw``                     PyTorch MSE + weight decay     λ = 2σ_n²/(nσ²)
 ``(1/n) Σ logloss``, gradient ``+ λw``                      PyTorch BCE + weight decay     λ = 1/(nσ²)
@@ -60,6 +61,7 @@ __all__ = [
     "logistic_elasticnet_C_from_sigma",
     "logistic_l1_C_from_sigma",
     "mean_loss_lambda_from_sigma",
+    "poisson_alpha_from_sigma",
     "ridge_alpha_from_sigma",
     "sgd_classifier_alpha_from_sigma",
     "sigma_from_elasticnet_alpha",
@@ -70,6 +72,7 @@ __all__ = [
     "sigma_from_logistic_elasticnet_C",
     "sigma_from_logistic_l1_C",
     "sigma_from_mean_loss_lambda",
+    "sigma_from_poisson_alpha",
     "sigma_from_ridge_alpha",
     "sigma_from_sgd_classifier_alpha",
     "sigma_from_torch_logistic_weight_decay",
@@ -235,6 +238,70 @@ def sigma_from_sgd_classifier_alpha(sgd_alpha: ArrayLike, n_samples: int) -> flo
     0.5
     """
     return 1.0 / _sqrt(_n_samples(n_samples) * _positive("sgd_alpha", sgd_alpha))
+
+
+def _total_weight(n_samples: float) -> float:
+    """A row count, or a total of sample weights (a float): finite and > 0."""
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int | float | np.integer | np.floating):
+        raise ValueError(
+            f"The 'n_samples' argument must be a number > 0 (the row count, or the sum of the sample "
+            f"weights). Got {n_samples!r}."
+        )
+    if not (math.isfinite(n_samples) and n_samples > 0):
+        raise ValueError(
+            f"The 'n_samples' argument must be a number > 0 (the row count, or the sum of the sample "
+            f"weights). Got {n_samples!r}."
+        )
+    return float(n_samples)
+
+
+def poisson_alpha_from_sigma(prior_sigma: ArrayLike, n_samples: float) -> float | np.ndarray:
+    """``a = 1 / (n σ²)`` for ``PoissonRegressor(alpha=a)`` on ``n_samples`` rows.
+
+    scikit-learn's ``PoissonRegressor`` minimises ``(1/(2n)) Σ deviance_i + (a/2)‖w‖²``, and the
+    Poisson deviance ``2(y log(y/μ) − y + μ)`` is twice the negative log likelihood up to a
+    constant, so ``n`` times that objective is ``NLL + (n a/2)‖w‖²``: the ``N(0, σ²)`` prior with
+    ``n a = 1/σ²``. With ``sample_weight`` the objective is ``(1/(2Σw)) Σ w_i deviance_i + …``, so
+    ``n_samples`` is ``Σ w`` (a float); with an exposure ``e`` (the twin fitted to ``y/e`` with
+    weights ``w·e``) it is ``Σ w_i e_i``.
+
+    Parameters
+    ----------
+    prior_sigma : float or array
+        Standard deviation σ of the ``N(0, σ²)`` prior on each coefficient (log-rate units per unit
+        of X).
+    n_samples : float
+        The number of rows, or the sum of the sample weights.
+
+    Returns
+    -------
+    float or ndarray
+        The ``alpha`` of :class:`sklearn.linear_model.PoissonRegressor`.
+
+    Examples
+    --------
+    >>> poisson_alpha_from_sigma(prior_sigma=0.5, n_samples=4)
+    1.0
+    >>> poisson_alpha_from_sigma(prior_sigma=2.0, n_samples=12.5)
+    0.02
+    """
+    return 1.0 / (_total_weight(n_samples) * _positive("prior_sigma", prior_sigma) ** 2)
+
+
+def sigma_from_poisson_alpha(poisson_alpha: ArrayLike, n_samples: float) -> float | np.ndarray:
+    """Prior sd ``σ = 1/√(n a)`` implied by ``PoissonRegressor(alpha=a)`` on ``n_samples`` rows.
+
+    ``n_samples`` is the row count, or ``Σ w`` with sample weights (see
+    :func:`poisson_alpha_from_sigma`).
+
+    Examples
+    --------
+    >>> sigma_from_poisson_alpha(1.0, n_samples=4)
+    0.5
+    >>> sigma_from_poisson_alpha(0.02, n_samples=12.5)
+    2.0
+    """
+    return 1.0 / _sqrt(_total_weight(n_samples) * _positive("poisson_alpha", poisson_alpha))
 
 
 def mean_loss_lambda_from_sigma(

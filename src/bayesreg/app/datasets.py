@@ -21,7 +21,10 @@ import pandas as pd
 
 from bayesreg.app.spec import DataSpec, GenerateSpec, Spec, SpecError
 
-__all__ = ["Dataset", "load_data"]
+__all__ = ["MAX_CLASSES", "Dataset", "load_data"]
+
+# More distinct labels than this in a logistic model's target is taken for a numeric target.
+MAX_CLASSES = 20
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class Dataset:
         bundled or generated data set.
     source_sha256 : str or None
         The SHA-256 of that file as it was read.
+    trials : pandas.Series or None
+        The trials of each row, for binomial counts (``data.trials``); ``y`` then counts successes.
     """
 
     X: pd.DataFrame
@@ -54,12 +59,18 @@ class Dataset:
     description: str
     source: Path | None = None
     source_sha256: str | None = None
+    trials: pd.Series | None = None
 
 
 def _bundled(name: str) -> tuple[pd.DataFrame, pd.Series]:
     from sklearn import datasets
 
-    loader = {"diabetes": datasets.load_diabetes, "breast_cancer": datasets.load_breast_cancer}[name]
+    loader = {
+        "diabetes": datasets.load_diabetes,
+        "breast_cancer": datasets.load_breast_cancer,
+        "iris": datasets.load_iris,
+        "wine": datasets.load_wine,
+    }[name]
     bunch = loader(as_frame=True)
     return bunch.data, bunch.target.rename("target")
 
@@ -95,7 +106,11 @@ def _from_csv(data: DataSpec) -> tuple[pd.DataFrame, pd.Series]:
     columns = [str(c) for c in frame.columns]
     if data.target not in columns:
         raise SpecError(f"data.target column {data.target!r} is not in {csv.name}; its columns are {columns}")
-    features = list(data.features) if data.features else [c for c in columns if c != data.target]
+    if data.trials is not None and data.trials not in columns:
+        raise SpecError(f"data.trials column {data.trials!r} is not in {csv.name}; its columns are {columns}")
+    features = (
+        list(data.features) if data.features else [c for c in columns if c not in (data.target, data.trials)]
+    )
     missing = [f for f in features if f not in columns]
     if missing:
         raise SpecError(f"data.features {missing} not in {csv.name}; its columns are {columns}")
@@ -140,13 +155,24 @@ def _scaled(values: pd.DataFrame) -> pd.DataFrame:
 def _check_target(spec: Spec, y: pd.Series, target: str) -> None:
     """A binary target for a logistic model; a numeric one, not constant with a noise prior from it."""
     m = spec.model
+    if m.kind == "logistic" and spec.data.trials is not None:
+        return  # binomial counts: checked with their trials by _check_counts
     if m.kind == "logistic":
         values = pd.unique(y)
-        if len(values) != 2:
+        if not 2 <= len(values) <= MAX_CLASSES:
             shown = sorted(map(str, values))[:5]
             raise SpecError(
-                f"model.kind = 'logistic' needs a binary target, but {target!r} has {len(values)} "
-                f"distinct values (e.g. {shown}); use kind = 'linear' or a two-valued column"
+                f"model.kind = 'logistic' needs a binary target (or 3 to {MAX_CLASSES} classes), but "
+                f"{target!r} has {len(values)} distinct values (e.g. {shown}); use kind = 'linear', a "
+                "column of class labels, or counts with data.trials"
+            )
+        return
+    if m.kind == "poisson":
+        values = y.to_numpy(dtype=float) if pd.api.types.is_numeric_dtype(y) else None
+        if values is None or (values < 0).any() or (values != np.floor(values)).any():
+            raise SpecError(
+                f"model.kind = 'poisson' needs a count target (whole numbers >= 0), but {target!r} "
+                "is not one; use kind = 'linear' for other numbers"
             )
         return
     if not pd.api.types.is_numeric_dtype(y):
@@ -159,6 +185,27 @@ def _check_target(spec: Spec, y: pd.Series, target: str) -> None:
                 'prior (model.noise_sigma = "unknown"): set model.noise_prior_sigma or a known '
                 "model.noise_sigma"
             )
+
+
+def _check_counts(y: pd.Series, trials: pd.Series, target: str, column: str) -> None:
+    """Binomial counts: whole numbers with ``0 <= y <= trials`` and ``trials >= 1``, else SpecError."""
+
+    def whole(values: pd.Series) -> np.ndarray | None:
+        if not pd.api.types.is_numeric_dtype(values):
+            return None
+        arr = values.to_numpy(dtype=float)
+        return arr if bool(np.all(np.isfinite(arr) & (arr == np.round(arr)))) else None
+
+    k, t = whole(y), whole(trials)
+    if t is None or (t < 1).any():
+        raise SpecError(
+            f"data.trials column {column!r} must hold whole numbers >= 1 (the trials of each row)"
+        )
+    if k is None or (k < 0).any() or (k > t).any():
+        raise SpecError(
+            f"with data.trials the target {target!r} counts successes: whole numbers from 0 to the "
+            f"row's trials ({column!r}); check that the two columns are not swapped"
+        )
 
 
 def _preprocessed(spec: Spec, X: pd.DataFrame, source_features: list[str]) -> pd.DataFrame:
@@ -225,11 +272,19 @@ def load_data(spec: Spec) -> Dataset:
     """
     d = spec.data
     source = source_sha256 = None
+    trials = None
     if d.dataset is not None:
         X, y = _bundled(d.dataset)
     elif d.csv is not None:
         X, y = _from_csv(d)
         source, source_sha256 = d.csv.resolve(), _sha256(d.csv)
+        if d.trials is not None:
+            trials = _read_csv(d.csv)[d.trials]
+            if trials.isna().any():
+                raise SpecError(
+                    f"the data has missing values in columns {[d.trials]}; drop or impute those rows first"
+                )
+            _check_counts(y, trials, str(y.name), d.trials)
     elif d.generate is not None:
         X, y = _generated(d.generate)
     else:
@@ -249,4 +304,5 @@ def load_data(spec: Spec) -> Dataset:
         description=description,
         source=source,
         source_sha256=source_sha256,
+        trials=trials,
     )

@@ -81,6 +81,17 @@ def likelihood_text(spec: Spec, est) -> str:
             }[m.noise_prior]
             noise = f"unknown noise sd σ_n ~ {shape}"
         return f"y ~ Normal(b + X·w, σ_n²), {noise}"
+    if m.kind == "poisson":
+        return "y ~ Poisson(exp(b + X·w)), counts with a log link"
+    likelihood = getattr(est, "likelihood_", "bernoulli")
+    if likelihood == "binomial":
+        return f"y ~ Binomial(trials, sigmoid(b + X·w)), y successes out of column {spec.data.trials!r}"
+    if likelihood == "multinomial":
+        labels = ", ".join(repr(c.item()) for c in est.classes_)
+        return (
+            f"y ~ Categorical(softmax(b_k + X·w_k)) over {len(est.classes_)} classes ({labels}); every "
+            "class's w_k under the prior, intercepts flat and centred to sum 0"
+        )
     event = est.classes_[1].item()  # a plain Python value, not np.int64(1)
     return f"y ~ Bernoulli(sigmoid(b + X·w)), event y = {event!r}"
 
@@ -132,6 +143,11 @@ def sampler_text(spec: Spec) -> str:
         return (
             f"exact (closed-form Gaussian posterior, {spec.chains} × {spec.draws} iid draws), "
             f"seed {spec.seed}"
+        )
+    if spec.method == "laplace":
+        return (
+            f"laplace (the Gaussian at the MAP, corrected by Pareto-smoothed importance sampling; "
+            f"{spec.chains} × {spec.draws} draws), seed {spec.seed}"
         )
     return "map (optimisation only; no posterior draws)"
 

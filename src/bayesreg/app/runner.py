@@ -98,6 +98,10 @@ def _estimator(spec: Spec, sigma: float, progressbar: bool, feature_names: list[
         from bayesreg.estimators.linear import BayesianLinearRegression
 
         return BayesianLinearRegression(**params)
+    if spec.model.kind == "poisson":
+        from bayesreg.estimators.poisson import BayesianPoissonRegression
+
+        return BayesianPoissonRegression(**params)
     from bayesreg.estimators.logistic import BayesianLogisticRegression
 
     return BayesianLogisticRegression(**params)
@@ -166,8 +170,9 @@ def _fit_one(spec: Spec, data: Dataset, sigma: float, progressbar: bool):
     est = _estimator(spec, sigma, progressbar, [str(c) for c in data.X.columns])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        est.fit(data.X, data.y)
-        comparison = compare_with_ridge(est, data.X, data.y, hdi_prob=HDI_PROB)
+        counts = {} if data.trials is None else {"trials": data.trials.to_numpy()}  # binomial counts
+        est.fit(data.X, data.y, **counts)
+        comparison = compare_with_ridge(est, data.X, data.y, hdi_prob=HDI_PROB, **counts)
     ours = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     for w in caught:
         if w not in ours:

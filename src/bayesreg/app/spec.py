@@ -11,10 +11,12 @@ The format (``schema_version = 1``)::
     seed = 0                                            # -> random_state
 
     [data]                      # exactly one of: dataset, csv, generate
-    dataset = "diabetes"        # a scikit-learn bundled set: "diabetes" or "breast_cancer"
+    dataset = "diabetes"        # a scikit-learn bundled set: "diabetes", "breast_cancer", "iris", "wine"
     # csv = "mydata.csv"        # a path relative to the spec file (any path: the file it names is read)
     # target = "y"              # required with csv
     # features = ["a", "b"]     # optional with csv; default: every other column
+    # trials = "n"              # optional with csv and kind = "logistic": the column of trials per
+                                # row; target then counts the successes (binomial counts)
     # [data.generate]           # a noisy curve y = f(x) + N(0, noise_sd²), x ~ U(x_min, x_max)
     # function = "sin"          # "sin" (sin 2πx) or "cubic" (x³ − x)
     # n_samples = 30, noise_sd = 0.3, x_min = 0.0, x_max = 1.0, seed = 1
@@ -24,7 +26,7 @@ The format (``schema_version = 1``)::
     polynomial_degree = 1       # expand features into powers/products up to this degree
 
     [model]
-    kind = "linear"             # or "logistic"
+    kind = "linear"             # or "logistic", "poisson" (a count target, log link)
     prior = "normal"            # or "laplace", "elasticnet", "flat"
     prior_sigma = 10.0          # the prior sd; or a list, e.g. [0.1, 1.0, 10.0], for a sweep
     prior_sigma_factor = { bmi = 2.0 }   # optional: feature j gets prior_sigma · factor (default 1)
@@ -39,7 +41,7 @@ The format (``schema_version = 1``)::
     fit_intercept = true
 
     [sampler]
-    method = "mcmc"             # "mcmc", "map", or "exact" (linear with known noise)
+    method = "mcmc"             # "mcmc", "map", "exact" (linear, known noise), or "laplace"
     draws = 1000
     tune = 1000
     chains = 4
@@ -61,9 +63,13 @@ from pathlib import Path
 from typing import Any
 
 from bayesreg.backend.options import RESERVED_SAMPLE_KWARGS
-from bayesreg.estimators.validation import LINEAR_CONSTRAINTS, LOGISTIC_CONSTRAINTS
+from bayesreg.estimators.validation import LINEAR_CONSTRAINTS, LOGISTIC_CONSTRAINTS, POISSON_CONSTRAINTS
 
-ESTIMATOR_CONSTRAINTS = {"linear": LINEAR_CONSTRAINTS, "logistic": LOGISTIC_CONSTRAINTS}
+ESTIMATOR_CONSTRAINTS = {
+    "linear": LINEAR_CONSTRAINTS,
+    "logistic": LOGISTIC_CONSTRAINTS,
+    "poisson": POISSON_CONSTRAINTS,
+}
 # The estimators' rules in the spec's words (TOML has numbers, integers and true/false).
 POSITIVE, AT_LEAST_1, AT_LEAST_0 = "a number > 0", "an integer >= 1", "an integer >= 0"
 
@@ -81,11 +87,11 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-BUNDLED_DATASETS = ("diabetes", "breast_cancer")
+BUNDLED_DATASETS = ("diabetes", "breast_cancer", "iris", "wine")
 GENERATORS = ("sin", "cubic")
 
 _TOP_KEYS = ("schema_version", "description", "seed", "data", "preprocessing", "model", "sampler")
-_DATA_KEYS = ("dataset", "csv", "target", "features", "generate")
+_DATA_KEYS = ("dataset", "csv", "target", "features", "generate", "trials")
 _GENERATE_KEYS = ("function", "n_samples", "noise_sd", "x_min", "x_max", "seed")
 _PREPROCESSING_KEYS = ("standardize", "polynomial_degree")
 _MODEL_KEYS = (
@@ -149,6 +155,7 @@ class DataSpec:
     target: str | None = None
     features: tuple[str, ...] | None = None
     generate: GenerateSpec | None = None
+    trials: str | None = None  # the column of trials per row (binomial counts; csv only)
 
     @property
     def label(self) -> str:
@@ -518,6 +525,11 @@ def parse_spec(raw: Mapping[str, Any], path: str | Path) -> Spec:
     degree = _positive_int(pre.get("polynomial_degree", 1), "preprocessing.polynomial_degree")
 
     model = _parse_model(_table(raw.get("model", {}), "model"))
+    if data.trials is not None and model.kind != "logistic":
+        raise SpecError(
+            f"data.trials (binomial counts) needs model.kind = 'logistic', not {model.kind!r}: drop "
+            "data.trials or set kind = 'logistic'"
+        )
 
     sampler = _table(raw.get("sampler", {}), "sampler")
     _check_keys(sampler, _SAMPLER_KEYS, "sampler")
@@ -573,7 +585,7 @@ def _parse_data(table: Mapping[str, Any], spec_path: Path) -> DataSpec:
         raise SpecError(f"[data] needs exactly one of dataset, csv, generate ({got})")
     source = sources[0]
     if source != "csv":
-        extra = [k for k in ("target", "features") if k in table]
+        extra = [k for k in ("target", "features", "trials") if k in table]
         if extra:
             raise SpecError(
                 f"data.{extra[0]} is only used with data.csv (the {source} names its own columns)"
@@ -606,7 +618,15 @@ def _parse_csv_source(table: Mapping[str, Any], spec_path: Path) -> DataSpec:
         if len(set(feats)) != len(feats):
             raise SpecError(f"data.features lists a column twice: {feats!r}")
         features = tuple(feats)
-    return DataSpec(csv=csv_path, csv_text=text, target=target, features=features)
+    trials = None
+    if "trials" in table:
+        trials = _str(table["trials"], "data.trials")
+        if trials == target or (features is not None and trials in features):
+            raise SpecError(
+                f"data.trials names the column {trials!r}, which is also the target or a feature: "
+                "it must be its own column (the trials of each row; the target counts the successes)"
+            )
+    return DataSpec(csv=csv_path, csv_text=text, target=target, features=features, trials=trials)
 
 
 def _parse_generate(raw: Any) -> GenerateSpec:
@@ -627,7 +647,7 @@ def _parse_generate(raw: Any) -> GenerateSpec:
 
 def _parse_model(table: Mapping[str, Any]) -> ModelSpec:
     _check_keys(table, _MODEL_KEYS, "model")
-    kind = _choice(table.get("kind", "linear"), "model.kind", ("linear", "logistic"))
+    kind = _choice(table.get("kind", "linear"), "model.kind", tuple(ESTIMATOR_CONSTRAINTS))
     raw_sigma = table.get("prior_sigma", 1.0)
     if isinstance(raw_sigma, list):
         if not raw_sigma:
@@ -642,10 +662,10 @@ def _parse_model(table: Mapping[str, Any]) -> ModelSpec:
         sigmas = (float(_estimator_value(raw_sigma, "model.prior_sigma", kind, "prior_sigma", POSITIVE)),)
 
     noise_sigma = noise_prior_sigma = None
-    if kind == "logistic":
+    if kind != "linear":
         for key in _LINEAR_ONLY_KEYS:
             if key in table:
-                raise SpecError(f"model.{key} is only for kind = 'linear' (the logistic model has no noise)")
+                raise SpecError(f"model.{key} is only for kind = 'linear' (the {kind} model has no noise)")
     else:
         raw_noise = table.get("noise_sigma", "unknown")
         if raw_noise != "unknown":

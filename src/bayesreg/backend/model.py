@@ -26,12 +26,21 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pytensor.tensor.special import log_softmax
 
-from bayesreg._dims import FEATURE_DIM, INTERCEPT_LABEL
+from bayesreg._dims import CLASS_DIM, FEATURE_DIM, INTERCEPT_LABEL
 from bayesreg.stats.conjugate import SufficientStats
 from bayesreg.stats.prior_terms import CoefficientPrior, InterceptPrior, NoisePrior
 
-__all__ = ["FEATURE_DIM", "Whitening", "build_linear_model", "build_logistic_model"]
+__all__ = [
+    "FEATURE_DIM",
+    "Whitening",
+    "build_binomial_model",
+    "build_linear_model",
+    "build_logistic_model",
+    "build_multinomial_model",
+    "build_poisson_model",
+]
 
 _LOCATION_DIM = "location"
 
@@ -221,4 +230,151 @@ def build_logistic_model(
             pm.Potential("log_likelihood", pt.sum(weights * row_logp))
         if fit_intercept:
             _intercept(coef, intercept_c, x_mean, intercept_prior)
+    return model
+
+
+def build_poisson_model(
+    X: np.ndarray,
+    counts: np.ndarray,
+    *,
+    feature_names: Sequence[str],
+    prior: CoefficientPrior,
+    fit_intercept: bool,
+    intercept_prior: InterceptPrior | None = None,
+    whitening: Whitening | None = None,
+    sample_weight: np.ndarray | None = None,
+    log_exposure: np.ndarray | None = None,
+) -> pm.Model:
+    """Poisson regression with a log link and a row-wise likelihood on the counts ``y``.
+
+    ``y_i ~ Poisson(exp(b + x_i·w + o_i))`` with the offset ``o_i = log(exposure_i)`` when
+    ``log_exposure`` is given (a ``log_exposure`` Data container; without it the graph has no
+    offset). The likelihood is one Potential, ``Σ w_i (y_i η_i − exp(η_i) − log y_i!)``, with the
+    row weights ``w_i`` of ``sample_weight`` (a ``sample_weight`` Data container) as in
+    :func:`build_logistic_model`; X is centred at its (weighted) mean.
+    """
+    if sample_weight is None:
+        x_mean = X.mean(axis=0) if fit_intercept else np.zeros(X.shape[1])
+    else:
+        x_mean = np.average(X, axis=0, weights=sample_weight) if fit_intercept else np.zeros(X.shape[1])
+    with pm.Model(coords=_coords(feature_names, fit_intercept)) as model:
+        coef, intercept_c = _location_parameters(feature_names, prior, fit_intercept, whitening)
+        Xc = pm.Data("X_centered", X - x_mean)
+        y_obs = pm.Data("y_observed", np.asarray(counts, dtype=float))
+        eta = intercept_c + pt.dot(Xc, coef)
+        if log_exposure is not None:
+            eta = eta + pm.Data("log_exposure", np.asarray(log_exposure, dtype=float))
+        row_logp = y_obs * eta - pt.exp(eta) - pt.gammaln(y_obs + 1.0)
+        if sample_weight is not None:
+            row_logp = pm.Data("sample_weight", np.asarray(sample_weight, dtype=float)) * row_logp
+        pm.Potential("log_likelihood", pt.sum(row_logp))
+        if fit_intercept:
+            _intercept(coef, intercept_c, x_mean, intercept_prior)
+    return model
+
+
+def build_binomial_model(
+    X: np.ndarray,
+    successes: np.ndarray,
+    trials: np.ndarray,
+    *,
+    feature_names: Sequence[str],
+    prior: CoefficientPrior,
+    fit_intercept: bool,
+    intercept_prior: InterceptPrior | None = None,
+    whitening: Whitening | None = None,
+    sample_weight: np.ndarray | None = None,
+) -> pm.Model:
+    """Binomial-logit regression: ``successes_i ~ Binomial(trials_i, sigmoid(b + x_i·w))``.
+
+    The same posterior as :func:`build_logistic_model` on the rows expanded to ``trials_i`` 0/1
+    rows (``successes_i`` of them 1), at the cost of one row each: the two likelihoods differ by the
+    constant ``Σ log C(trials_i, successes_i)``. X is centred at its mean weighted by the trials
+    (times ``sample_weight``), the mean of the expanded rows. The likelihood is one Potential,
+    ``Σ s_i log Binomial(successes_i | trials_i, p_i)``, with ``s_i`` from ``sample_weight`` (1
+    without it).
+    """
+    weights = np.asarray(trials, dtype=float)
+    if sample_weight is not None:
+        weights = weights * np.asarray(sample_weight, dtype=float)
+    x_mean = np.average(X, axis=0, weights=weights) if fit_intercept else np.zeros(X.shape[1])
+    with pm.Model(coords=_coords(feature_names, fit_intercept)) as model:
+        coef, intercept_c = _location_parameters(feature_names, prior, fit_intercept, whitening)
+        Xc = pm.Data("X_centered", X - x_mean)
+        k = pm.Data("y_observed", np.asarray(successes, dtype=np.int64))
+        n = pm.Data("trials", np.asarray(trials, dtype=np.int64))
+        logit_p = intercept_c + pt.dot(Xc, coef)
+        row_logp = pm.logp(pm.Binomial.dist(n=n, logit_p=logit_p), k)
+        if sample_weight is not None:
+            row_logp = pm.Data("sample_weight", np.asarray(sample_weight, dtype=float)) * row_logp
+        pm.Potential("log_likelihood", pt.sum(row_logp))
+        if fit_intercept:
+            _intercept(coef, intercept_c, x_mean, intercept_prior)
+    return model
+
+
+def build_multinomial_model(
+    X: np.ndarray,
+    codes: np.ndarray,
+    *,
+    class_names: Sequence[str],
+    feature_names: Sequence[str],
+    prior: CoefficientPrior,
+    fit_intercept: bool,
+    whitening: Whitening | None = None,
+    sample_weight: np.ndarray | None = None,
+) -> pm.Model:
+    """Multinomial (softmax) regression in scikit-learn's symmetric parametrisation.
+
+    ``P(y_i = k) = softmax_k(b + W x_i)`` with ``coef`` ``W`` of shape (K, p), every row of it
+    under the normal prior (sd per feature, mean 0): the prior identifies ``W`` (the likelihood
+    only sees differences between classes). The intercepts have a flat prior, so they are
+    identified only up to a common shift: the model samples ``K − 1`` free contrasts
+    ``intercept_centered`` (the intercepts on centred X with class K's fixed at 0; a flat prior on
+    them is a flat prior on the identified part) and reports ``intercept = c − mean(c)`` with
+    ``c = (intercept_centered, 0) − W x̄``: the intercepts of uncentred X, centred to sum 0, as
+    scikit-learn reports them. ``codes`` are the class indices 0..K−1 of the rows.
+
+    Whitening maps ``(coef.ravel(), intercept_centered)`` (row-major) as in the other builders.
+    """
+    if prior.kind != "normal":
+        raise ValueError(f"the multinomial model takes a normal coefficient prior, not {prior.kind!r}")
+    K, p = len(class_names), X.shape[1]
+    if sample_weight is None:
+        x_mean = X.mean(axis=0) if fit_intercept else np.zeros(p)
+    else:
+        x_mean = np.average(X, axis=0, weights=sample_weight) if fit_intercept else np.zeros(p)
+    location = [f"{f}[{c}]" for c in class_names for f in feature_names]
+    if fit_intercept:
+        last = class_names[-1]
+        location += [f"{INTERCEPT_LABEL}[{c}] - {INTERCEPT_LABEL}[{last}]" for c in class_names[:-1]]
+    coords = {CLASS_DIM: list(class_names), FEATURE_DIM: list(feature_names), _LOCATION_DIM: location}
+    onehot = np.zeros((X.shape[0], K))
+    onehot[np.arange(X.shape[0]), np.asarray(codes, dtype=np.int64)] = 1.0
+    with pm.Model(coords=coords) as model:
+        sigma = pm.Data("prior_sigma", prior.sigma)
+        if whitening is None:
+            coef = pm.Normal("coef", mu=0.0, sigma=sigma, dims=(CLASS_DIM, FEATURE_DIM))
+            contrasts = pm.Flat("intercept_centered", shape=K - 1) if fit_intercept else None
+        else:
+            loc = pm.Data("whitening_loc", whitening.loc)
+            scale_tril = pm.Data("whitening_scale_tril", whitening.scale_tril)
+            z = pm.Flat("z", dims=_LOCATION_DIM)
+            beta = loc + pt.dot(scale_tril, z)
+            coef = pm.Deterministic("coef", beta[: K * p].reshape((K, p)), dims=(CLASS_DIM, FEATURE_DIM))
+            pm.Potential("coef_prior", pm.logp(pm.Normal.dist(0.0, sigma), coef).sum())
+            contrasts = pm.Deterministic("intercept_centered", beta[K * p :]) if fit_intercept else None
+        Xc = pm.Data("X_centered", X - x_mean)
+        y_onehot = pm.Data("y_onehot", onehot)
+        eta = pt.dot(Xc, coef.T)
+        if contrasts is not None:
+            full = pt.concatenate([contrasts, pt.zeros(1)])
+            eta = eta + full[None, :]
+        row_logp = pt.sum(y_onehot * log_softmax(eta, axis=1), axis=1)
+        if sample_weight is not None:
+            row_logp = pm.Data("sample_weight", np.asarray(sample_weight, dtype=float)) * row_logp
+        pm.Potential("log_likelihood", pt.sum(row_logp))
+        if contrasts is not None:
+            c = pt.concatenate([contrasts, pt.zeros(1)]) - pt.dot(coef, pm.Data("x_mean", x_mean))
+            pm.Deterministic("intercept", c - pt.mean(c), dims=CLASS_DIM)
     return model

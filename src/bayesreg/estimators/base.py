@@ -25,9 +25,10 @@ import xarray as xr
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from bayesreg._dims import FEATURE_DIM, OBS_DIM
+from bayesreg._dims import FEATURE_DIM, INTERCEPT_LABEL, OBS_DIM
 from bayesreg._warn import warn_user
 from bayesreg.estimators.chunks import is_chunked_input
+from bayesreg.estimators.laplace_psis import check_laplace_options
 from bayesreg.estimators.penalty import Penalty
 from bayesreg.estimators.prior_params import (
     check_prior_combinations,
@@ -204,7 +205,56 @@ class BayesianRegressionBase(BaseEstimator, ABC):
             "_map_result": instance_of("MapResult", optional=self.method == "exact"),
             "idata_": instance_of("DataTree", optional=not sampled),
             "convergence_": instance_of("ConvergenceReport", optional=self.method != "mcmc"),
+            "laplace_": instance_of("LaplaceReport", optional=self.method != "laplace"),
         }
+
+    # --- the parameters as terms (compare's rows, load's shape checks) ---------------------------
+    # One coefficient per feature and one intercept here; a model with a coefficient per class and
+    # feature (the multinomial) overrides these, and compare and load need no branch.
+
+    @property
+    def _coef_dims(self) -> tuple[str, ...]:
+        """The dimensions of ``coef`` in the posterior, after (chain, draw)."""
+        return (FEATURE_DIM,)
+
+    def _location_size(self) -> int:
+        """The length of ``_map_result.location`` (the sampled location parameters)."""
+        return self.n_features_in_ + int(self.fit_intercept)
+
+    def _term_labels(self) -> list[str]:
+        """One label per coefficient, then the intercept's (if any): the rows of compare's table."""
+        names = self._feature_names()
+        return [*names, INTERCEPT_LABEL] if self.fit_intercept else names
+
+    def _terms(self, coef: Any, intercept: Any) -> np.ndarray:
+        """A point's coefficients and intercept as one vector, in the order of :meth:`_term_labels`.
+
+        Takes scikit-learn's shapes too (``coef_`` (1, p), ``intercept_`` (1,)).
+        """
+        flat = np.ravel(np.asarray(coef, dtype=float))
+        if not self.fit_intercept:
+            return flat
+        return np.append(flat, np.ravel(np.asarray(intercept, dtype=float))[0])
+
+    def _term_draws(self, posterior: xr.Dataset) -> np.ndarray:
+        """The posterior's draws of the terms, shape (chain, draw, terms)."""
+        chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+        parts = [posterior["coef"].values.reshape(chains, draws, -1)]
+        if self.fit_intercept:
+            parts.append(posterior["intercept"].values.reshape(chains, draws, 1))
+        return np.concatenate(parts, axis=2)
+
+    def _location_to_terms(self) -> np.ndarray:
+        """The matrix ``A`` with ``terms = A · location + const`` (the Laplace covariance's map).
+
+        The intercept of uncentred X is ``intercept_centered − x̄·w``.
+        """
+        p = self.n_features_in_
+        if not self.fit_intercept:
+            return np.eye(p)
+        A = np.eye(p + 1)
+        A[p, :p] = -np.asarray(self._x_mean, dtype=float)
+        return A
 
     @property
     def _output_vars(self) -> list[str]:
@@ -236,6 +286,8 @@ class BayesianRegressionBase(BaseEstimator, ABC):
     def _check_method_options(self) -> None:
         """Checks of parameters taken together, which ``fit`` (and ``load``) make."""
         check_prior_combinations(self.get_params(deep=False), type(self).__name__)
+        if self.method == "laplace":
+            check_laplace_options(self)
 
     def _prior_for_penalty(self) -> CoefficientPrior:
         """The coefficient prior, before ``fit`` too when it is one number for every feature."""
@@ -287,8 +339,14 @@ class BayesianRegressionBase(BaseEstimator, ABC):
         X: np.ndarray | None,
         y_observed: np.ndarray | None,
         sample_weight: np.ndarray | None = None,
+        row_data: dict[str, np.ndarray] | None = None,
     ):
-        """Sample the model of ``data``, whitened at the MAP; keep the user-facing posterior; check it."""
+        """Sample the model of ``data``, whitened at the MAP; keep the user-facing posterior; check it.
+
+        ``row_data`` holds further per-row arrays of the likelihood (a binomial model's ``trials``),
+        kept in ``constant_data`` and passed to ``_pointwise_log_likelihood`` (see
+        :meth:`_attach_data_groups`).
+        """
         from scipy import linalg
 
         from bayesreg.backend.diagnostics import check_convergence, warn_if_not_converged
@@ -320,7 +378,7 @@ class BayesianRegressionBase(BaseEstimator, ABC):
         posterior = idata["posterior"].to_dataset()
         internal = [v for v in (*self._internal_vars, "location") if v in posterior.variables]
         idata["posterior"] = posterior.drop_vars(internal)
-        self._attach_data_groups(idata, X, y_observed, sample_weight)
+        self._attach_data_groups(idata, X, y_observed, sample_weight, row_data)
         report = check_convergence(idata)
         self.convergence_ = report
         self.idata_ = idata
@@ -333,6 +391,7 @@ class BayesianRegressionBase(BaseEstimator, ABC):
         X: np.ndarray | None,
         y: np.ndarray | None,
         sample_weight: np.ndarray | None = None,
+        row_data: dict[str, np.ndarray] | None = None,
     ) -> None:
         """Add observed_data, constant_data (the rows X) and a pointwise log_likelihood group.
 
@@ -352,19 +411,26 @@ class BayesianRegressionBase(BaseEstimator, ABC):
         (the fit equals the fit without them), so they are left out of all three groups, whose
         ``obs`` coordinate keeps the row numbers of the rows kept (a column of zeros would also stop
         PSIS, which cannot fit a tail to constant ratios).
+
+        ``row_data`` (name → one value per row, e.g. a binomial model's ``trials``) goes in
+        ``constant_data`` beside ``X``, with the same rows kept, and to
+        ``_pointwise_log_likelihood`` in its ``extra`` mapping under the same names.
         """
         if y is None:
             return
+        rows = dict(row_data or {})
         obs = np.arange(y.shape[0])
         if sample_weight is not None and not np.all(sample_weight > 0):
             obs = np.flatnonzero(sample_weight > 0)
             X = None if X is None else X[obs]
             y, sample_weight = y[obs], sample_weight[obs]
+            rows = {name: values[obs] for name, values in rows.items()}
         idata["observed_data"] = xr.Dataset({"y": ((OBS_DIM,), y)}, coords={OBS_DIM: obs})
         if X is not None:  # the rows, for predictive draws at them (n × p, no copy in memory)
             constant: dict[str, Any] = {"X": ((OBS_DIM, FEATURE_DIM), X)}
             if sample_weight is not None:  # the row weights the likelihood (and log_likelihood) used
                 constant["sample_weight"] = ((OBS_DIM,), sample_weight)
+            constant |= {name: ((OBS_DIM,), values) for name, values in rows.items()}
             idata["constant_data"] = xr.Dataset(
                 constant, coords={OBS_DIM: obs, FEATURE_DIM: self._feature_names()}
             )
@@ -373,7 +439,7 @@ class BayesianRegressionBase(BaseEstimator, ABC):
         if X is None:
             raise RuntimeError("a fit with y in memory must have X in memory too")
         coef, intercept, extra = self._draws_from(idata)
-        log_lik = self._pointwise_log_likelihood(X, y, coef, intercept, extra)
+        log_lik = self._pointwise_log_likelihood(X, y, coef, intercept, extra | rows)
         if sample_weight is not None:
             log_lik = log_lik * sample_weight[None, :]
         n_chains, n_draws = idata["posterior"].sizes["chain"], idata["posterior"].sizes["draw"]

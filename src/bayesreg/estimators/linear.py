@@ -13,6 +13,7 @@ from sklearn.base import RegressorMixin
 
 from bayesreg.estimators.base import BayesianRegressionBase, FittedSpec
 from bayesreg.estimators.chunks import BlockStream
+from bayesreg.estimators.laplace_psis import fit_laplace, gaussian_stats_log_likelihood
 from bayesreg.estimators.penalty import Penalty
 from bayesreg.estimators.predictive import ParameterDraws, gaussian_draws
 from bayesreg.estimators.prior_params import is_per_feature, noise_prior
@@ -73,9 +74,13 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         ``prior_sigma`` fixed there. The constructor's ``prior_sigma`` is then ignored.
     fit_intercept : bool, default True
         Whether to fit an intercept (flat prior, unpenalised).
-    method : {"mcmc", "map", "exact"}, default "mcmc"
+    method : {"mcmc", "map", "exact", "laplace"}, default "mcmc"
         "mcmc" samples the posterior with NUTS; "map" only optimises; "exact" uses the closed-form
-        conjugate posterior (known noise only) and draws from it exactly, without PyMC.
+        conjugate posterior (known noise only) and draws from it exactly, without PyMC; "laplace"
+        draws ``chains × draws`` points from the Gaussian at the MAP and corrects them by
+        Pareto-smoothed importance sampling (known noise and a normal or flat prior only, where
+        that Gaussian is the exact posterior: uniform weights; see
+        :mod:`bayesreg.estimators.laplace_psis`).
     draws, tune, chains : int, default 1000, 1000, 4
         Posterior draws and tuning steps per chain, and the number of chains.
     random_state : int, numpy.random.Generator or None, default None
@@ -93,7 +98,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
     Attributes
     ----------
     coef_, intercept_ : ndarray of shape (n_features,), float
-        Posterior means ("mcmc", "exact") or the MAP ("map").
+        Posterior means ("mcmc", "exact"; "laplace": importance-weighted) or the MAP ("map").
     coef_sd_ : ndarray of shape (n_features,)
         Posterior sd of each coefficient (Laplace approximation for "map").
     map_coef_, map_intercept_ : ndarray, float
@@ -112,9 +117,12 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         The noise sd at the MAP (the known value when noise is known).
     idata_ : xarray.DataTree or None
         Posterior, sample_stats, observed_data and log_likelihood ("mcmc"; "exact" has exact draws
-        and no sample_stats); None for "map".
+        and no sample_stats, "laplace" importance-resampled draws); None for "map".
     convergence_ : ConvergenceReport or None
         Sampler diagnostics ("mcmc" only).
+    laplace_ : LaplaceReport
+        Only for "laplace": the Pareto ``k̂`` of the importance ratios, the importance-sampling ESS,
+        and the weighted mean, sd and Monte Carlo error of each term.
     exact_posterior_ : GaussianPosterior or None
         The closed-form posterior when the noise is known.
     n_features_in_ : int
@@ -278,6 +286,9 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         map_result = self._fit_map(data)
         if self.method == "mcmc":
             self._fit_sampled(data, map_result, X, y, weights)
+        elif self.method == "laplace":  # the Gaussian at the MAP, importance-sampled (exact here)
+            loglik = gaussian_stats_log_likelihood(stats, self.map_noise_sigma_)  # the known noise sd
+            fit_laplace(self, map_result, loglik, X=X, y=y, sample_weight=weights)
         return self
 
     def _closed_form(self) -> bool:

@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from bayesreg._dims import FEATURE_DIM
 from bayesreg.estimators.validation import POSITIVE_INT, Constraint
 
 __all__ = ["check_loaded"]
@@ -60,11 +59,13 @@ def check_loaded(est: Any) -> None:
             _check_value(name, est, spec)
         else:
             _check_array(name, getattr(est, name, None), spec, needs)
-    k = n_features + int(est.fit_intercept)
+    k = est._location_size()
     needs_k = f"n_features_in_ = {n_features} and fit_intercept={est.fit_intercept} need"
-    _check_map_result(getattr(est, "_map_result", None), n_features, k, needs, needs_k)
+    # The coefficients' shape: (p,), or (K, p) for a model with a coefficient per class and feature.
+    coef_shape = est._fitted_layout().get("map_coef_", (n_features,))
+    _check_map_result(getattr(est, "_map_result", None), coef_shape, k, needs, needs_k)
     _check_exact_posterior(getattr(est, "exact_posterior_", None), n_features, needs)
-    _check_posterior(getattr(est, "idata_", None), n_features, est._output_vars)
+    _check_posterior(getattr(est, "idata_", None), coef_shape, est._coef_dims, est._output_vars)
 
 
 def _check_value(name: str, est: Any, constraint: Constraint) -> None:
@@ -91,10 +92,10 @@ def _check_array(name: str, value: Any, shape: tuple[int, ...], needs: str) -> N
         raise ValueError(f"the fitted attribute '{name}' must be numeric; its dtype is {value.dtype}")
 
 
-def _check_map_result(result: Any, p: int, k: int, needs: str, needs_k: str) -> None:
+def _check_map_result(result: Any, coef_shape: tuple[int, ...], k: int, needs: str, needs_k: str) -> None:
     if result is None:
         return
-    _check_array("_map_result.values['coef']", result.values.get("coef"), (p,), needs)
+    _check_array("_map_result.values['coef']", result.values.get("coef"), coef_shape, needs)
     _check_array("_map_result.location", result.location, (k,), needs_k)
     _check_array("_map_result.location_cov", result.location_cov, (k, k), needs_k)
 
@@ -107,7 +108,9 @@ def _check_exact_posterior(posterior: Any, p: int, needs: str) -> None:
     _check_array("exact_posterior_.cov_coef_intercept", posterior.cov_coef_intercept, (p,), needs)
 
 
-def _check_posterior(idata: xr.DataTree | None, p: int, output_vars: list[str]) -> None:
+def _check_posterior(
+    idata: xr.DataTree | None, coef_shape: tuple[int, ...], coef_dims: tuple[str, ...], output_vars: list[str]
+) -> None:
     if idata is None:
         return
     if "posterior" not in idata.children:
@@ -116,9 +119,10 @@ def _check_posterior(idata: xr.DataTree | None, p: int, output_vars: list[str]) 
     missing = [name for name in output_vars if name not in posterior.data_vars]
     if missing:
         raise ValueError(f"the posterior in 'idata_' lacks the variables {missing}")
-    n_coef = posterior.sizes.get(FEATURE_DIM)
-    if posterior["coef"].dims != ("chain", "draw", FEATURE_DIM) or n_coef != p:
+    coef = posterior["coef"]
+    if coef.dims != ("chain", "draw", *coef_dims) or coef.shape[2:] != tuple(coef_shape):
+        expected = ", ".join(f"{d}={n}" for d, n in zip(coef_dims, coef_shape, strict=True))
         raise ValueError(
-            f"the posterior in 'idata_' has 'coef' of dims {dict(posterior['coef'].sizes)}, but "
-            f"n_features_in_ = {p} needs (chain, draw, {FEATURE_DIM}={p})"
+            f"the posterior in 'idata_' has 'coef' of dims {dict(coef.sizes)}, but "
+            f"n_features_in_ = {coef_shape[-1]} needs (chain, draw, {expected})"
         )

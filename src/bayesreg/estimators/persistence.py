@@ -74,9 +74,11 @@ _LIBRARIES = ("pymc", "arviz", "numpy", "scikit-learn", "xarray", "scipy")
 def _result_classes() -> dict[str, type]:
     from bayesreg.backend.diagnostics import ConvergenceReport
     from bayesreg.backend.results import MapResult
+    from bayesreg.estimators.laplace_psis import LaplaceReport
     from bayesreg.stats.conjugate import GaussianPosterior
 
-    return {cls.__name__: cls for cls in (MapResult, GaussianPosterior, ConvergenceReport)}
+    classes = (MapResult, GaussianPosterior, ConvergenceReport, LaplaceReport)
+    return {cls.__name__: cls for cls in classes}
 
 
 # --- encoding -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ __all__ = [
     "LINEAR_CONSTRAINTS",
     "LOGISTIC_CONSTRAINTS",
     "Constraint",
+    "check_binomial_counts",
     "check_feature_frame",
     "check_labels",
     "check_sample_weight",
@@ -196,9 +197,12 @@ LINEAR_CONSTRAINTS: dict[str, Constraint] = COMMON_CONSTRAINTS | {
     "noise_prior": one_of("halfnormal", "halfcauchy", "halfstudentt", "exponential", "flat"),
     "noise_prior_nu": POSITIVE_FLOAT,
     "prior_sigma_prior": OPTIONAL_POSITIVE_FLOAT,
-    "method": one_of("mcmc", "map", "exact"),
+    "method": one_of("mcmc", "map", "exact", "laplace"),
 }
-LOGISTIC_CONSTRAINTS: dict[str, Constraint] = COMMON_CONSTRAINTS | {"method": one_of("mcmc", "map")}
+LOGISTIC_CONSTRAINTS: dict[str, Constraint] = COMMON_CONSTRAINTS | {
+    "method": one_of("mcmc", "map", "laplace")
+}
+POISSON_CONSTRAINTS: dict[str, Constraint] = COMMON_CONSTRAINTS | {"method": one_of("mcmc", "map")}
 
 
 def validate_params(owner: str, params: Mapping[str, Any], constraints: Mapping[str, Constraint]):
@@ -363,6 +367,63 @@ def check_sample_weight(
     return weights
 
 
+def _count_array(value: Any, name: str, n_samples: int, fix: str) -> np.ndarray:
+    """``value`` as a 1-D array of ``n_samples`` whole numbers (int64), or a ValueError naming it."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must hold numbers (whole counts), one per row of X; {fix}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, one count per row of X; got an array of shape {arr.shape}.")
+    if arr.shape[0] != n_samples:
+        raise ValueError(f"{name} has {arr.shape[0]} values but X has {n_samples} rows: {fix}")
+    bad = np.flatnonzero(~np.isfinite(arr) | (arr != np.round(arr)))
+    if bad.size:
+        raise ValueError(
+            f"{name} has a value that is not a whole number ({arr[bad[0]]:g} at row {bad[0]}): {fix}"
+        )
+    return arr.astype(np.int64)
+
+
+def check_binomial_counts(y: Any, trials: Any, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Successes ``y`` out of ``trials`` as two int64 arrays, or a ValueError naming what is wrong.
+
+    Every row needs ``trials_i >= 1`` and ``0 <= y_i <= trials_i``, both whole numbers.
+
+    Examples
+    --------
+    >>> check_binomial_counts([0, 2, 3], [1, 2, 5], 3)
+    (array([0, 2, 3]), array([1, 2, 5]))
+    >>> check_binomial_counts([0, 4], [1, 3], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: y exceeds trials at row 1 (4 successes out of 3 trials): ...
+    """
+    fix = "give y the number of successes and trials the number of trials of each row (whole numbers)."
+    t = _count_array(trials, "trials", n_samples, fix)
+    k = _count_array(y, "y (the successes, with trials given)", n_samples, fix)
+    bad = np.flatnonzero(t < 1)
+    if bad.size:
+        raise ValueError(
+            f"trials must be >= 1 in every row; got {t[bad[0]]} at row {bad[0]}: drop rows without "
+            "trials (they carry no information) or fix the count."
+        )
+    bad = np.flatnonzero(k < 0)
+    if bad.size:
+        raise ValueError(
+            f"y (the successes, with trials given) has a negative count ({k[bad[0]]} at row {bad[0]}): {fix}"
+        )
+    bad = np.flatnonzero(k > t)
+    if bad.size:
+        i = bad[0]
+        raise ValueError(
+            f"y exceeds trials at row {i} ({k[i]} successes out of {t[i]} trials): y counts the "
+            "successes among the trials of its row, so 0 <= y <= trials; check that the two columns "
+            "are not swapped."
+        )
+    return k, t
+
+
 def check_feature_frame(X: Any) -> None:
     """Refuse DataFrame columns that are not numeric, naming them.
 
@@ -391,3 +452,93 @@ def _numeric_dtype(dtype: Any) -> bool:
     import narwhals.stable.v2 as nw
 
     return dtype.is_numeric() or dtype in (nw.Boolean, nw.Unknown)
+
+
+def check_counts(y: np.ndarray) -> np.ndarray:
+    """``y`` as float64 counts: whole numbers >= 0 (finiteness is checked before), else a ValueError.
+
+    Examples
+    --------
+    >>> check_counts(np.array([0.0, 3.0, 1.0]))
+    array([0., 3., 1.])
+    >>> check_counts(np.array([0.0, -2.0, 1.0]))
+    Traceback (most recent call last):
+    ...
+    ValueError: Input y has negative values (-2 at row 1): a Poisson target is a count, ...
+    """
+    y = np.asarray(y, dtype=np.float64)
+    negative = np.flatnonzero(y < 0)
+    if negative.size:
+        raise ValueError(
+            f"Input y has negative values ({y[negative[0]]:g} at row {negative[0]}): a Poisson target "
+            "is a count, a whole number >= 0. Pass the counts themselves (not centred or transformed)."
+        )
+    fractional = np.flatnonzero(y != np.floor(y))
+    if fractional.size:
+        raise ValueError(
+            f"Input y has values that are not whole numbers ({y[fractional[0]]:g} at row "
+            f"{fractional[0]}): a Poisson target is a count. For a rate (count / exposure), pass the "
+            "counts as y and the exposure as exposure=...; for a non-count target use "
+            "BayesianLinearRegression."
+        )
+    return y
+
+
+def check_exposure(exposure: Any, n_samples: int) -> np.ndarray | None:
+    """``exposure`` as a float64 array of ``n_samples`` finite values > 0 (or None).
+
+    A number is one exposure for every row. The model's offset is ``log(exposure)``, so every
+    exposure must be positive; the message names the first bad row.
+
+    Examples
+    --------
+    >>> check_exposure([1.0, 2.5], 2)
+    array([1. , 2.5])
+    >>> check_exposure([1.0, 0.0], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: exposure has values <= 0 (0 at row 1): ... drop rows of zero exposure ...
+    """
+    from sklearn.utils.validation import check_array
+
+    if exposure is None:
+        return None
+    if isinstance(exposure, numbers.Real) and not isinstance(exposure, bool):
+        values = np.full(n_samples, float(exposure))
+    else:
+        try:
+            values = check_array(
+                exposure,
+                ensure_2d=False,
+                dtype=np.float64,
+                ensure_all_finite=False,
+                ensure_min_samples=0,
+                copy=True,
+                input_name="exposure",
+            )
+        except (TypeError, ValueError) as exc:
+            if "exposure" in str(exc):
+                raise
+            raise type(exc)(f"exposure must hold numbers, one per row of X: {exc}") from exc
+        if values.ndim != 1:
+            raise ValueError(
+                f"exposure must be 1-D, one value per row of X; got an array of shape {values.shape}."
+            )
+    if values.shape[0] != n_samples:
+        raise ValueError(
+            f"exposure has {values.shape[0]} values but X has {n_samples} rows: give one exposure per row."
+        )
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise ValueError(
+            f"exposure has values that are NaN or infinite ({values[bad[0]]} at row {bad[0]}): every "
+            "exposure must be a finite number > 0 (the time, area or population the count is over)."
+        )
+    nonpositive = np.flatnonzero(values <= 0)
+    if nonpositive.size:
+        raise ValueError(
+            f"exposure has values <= 0 ({values[nonpositive[0]]:g} at row {nonpositive[0]}): the model's "
+            "offset is log(exposure), so every exposure must be > 0; drop rows of zero exposure (they "
+            "can hold no counts) or fix the value."
+        )
+    return values
