@@ -148,6 +148,21 @@ def _coords(feature_names: Sequence[str], fit_intercept: bool) -> dict:
     return {FEATURE_DIM: list(feature_names), _LOCATION_DIM: location}
 
 
+def _column_means(X: np.ndarray, fit_intercept: bool, weights: np.ndarray | None = None) -> np.ndarray:
+    """The (weighted) column means X is centred at; zeros without an intercept (X is used as is)."""
+    return np.average(X, axis=0, weights=weights) if fit_intercept else np.zeros(X.shape[1])
+
+
+def _weighted_log_likelihood(row_logp, sample_weight: np.ndarray | None) -> None:
+    """The likelihood Potential ``Σ w_i log p_i``: each row's term times its ``sample_weight``.
+
+    The weights are a ``sample_weight`` Data container, so they are part of the structure key.
+    """
+    if sample_weight is not None:
+        row_logp = pm.Data("sample_weight", np.asarray(sample_weight, dtype=float)) * row_logp
+    pm.Potential("log_likelihood", pt.sum(row_logp))
+
+
 def build_linear_model(
     stats: SufficientStats,
     *,
@@ -211,10 +226,7 @@ def build_logistic_model(
     ``y``; that container's name is part of the compiled-structure key (the backend's cache keys
     list every Data container), so weighted and unweighted models never share a compiled objective.
     """
-    if sample_weight is None:
-        x_mean = X.mean(axis=0) if fit_intercept else np.zeros(X.shape[1])
-    else:
-        x_mean = np.average(X, axis=0, weights=sample_weight) if fit_intercept else np.zeros(X.shape[1])
+    x_mean = _column_means(X, fit_intercept, sample_weight)
     # No named row dimension: the row count stays out of the graph, so one compiled objective
     # serves every data set with the same columns (the estimator builds observed_data itself).
     with pm.Model(coords=_coords(feature_names, fit_intercept)) as model:
@@ -225,9 +237,7 @@ def build_logistic_model(
         if sample_weight is None:
             pm.Bernoulli("y", logit_p=logit_p, observed=y_obs)
         else:
-            weights = pm.Data("sample_weight", np.asarray(sample_weight, dtype=float))
-            row_logp = pm.logp(pm.Bernoulli.dist(logit_p=logit_p), y_obs)
-            pm.Potential("log_likelihood", pt.sum(weights * row_logp))
+            _weighted_log_likelihood(pm.logp(pm.Bernoulli.dist(logit_p=logit_p), y_obs), sample_weight)
         if fit_intercept:
             _intercept(coef, intercept_c, x_mean, intercept_prior)
     return model
@@ -253,10 +263,7 @@ def build_poisson_model(
     row weights ``w_i`` of ``sample_weight`` (a ``sample_weight`` Data container) as in
     :func:`build_logistic_model`; X is centred at its (weighted) mean.
     """
-    if sample_weight is None:
-        x_mean = X.mean(axis=0) if fit_intercept else np.zeros(X.shape[1])
-    else:
-        x_mean = np.average(X, axis=0, weights=sample_weight) if fit_intercept else np.zeros(X.shape[1])
+    x_mean = _column_means(X, fit_intercept, sample_weight)
     with pm.Model(coords=_coords(feature_names, fit_intercept)) as model:
         coef, intercept_c = _location_parameters(feature_names, prior, fit_intercept, whitening)
         Xc = pm.Data("X_centered", X - x_mean)
@@ -265,9 +272,7 @@ def build_poisson_model(
         if log_exposure is not None:
             eta = eta + pm.Data("log_exposure", np.asarray(log_exposure, dtype=float))
         row_logp = y_obs * eta - pt.exp(eta) - pt.gammaln(y_obs + 1.0)
-        if sample_weight is not None:
-            row_logp = pm.Data("sample_weight", np.asarray(sample_weight, dtype=float)) * row_logp
-        pm.Potential("log_likelihood", pt.sum(row_logp))
+        _weighted_log_likelihood(row_logp, sample_weight)
         if fit_intercept:
             _intercept(coef, intercept_c, x_mean, intercept_prior)
     return model
@@ -297,7 +302,7 @@ def build_binomial_model(
     weights = np.asarray(trials, dtype=float)
     if sample_weight is not None:
         weights = weights * np.asarray(sample_weight, dtype=float)
-    x_mean = np.average(X, axis=0, weights=weights) if fit_intercept else np.zeros(X.shape[1])
+    x_mean = _column_means(X, fit_intercept, weights)
     with pm.Model(coords=_coords(feature_names, fit_intercept)) as model:
         coef, intercept_c = _location_parameters(feature_names, prior, fit_intercept, whitening)
         Xc = pm.Data("X_centered", X - x_mean)
@@ -305,9 +310,7 @@ def build_binomial_model(
         n = pm.Data("trials", np.asarray(trials, dtype=np.int64))
         logit_p = intercept_c + pt.dot(Xc, coef)
         row_logp = pm.logp(pm.Binomial.dist(n=n, logit_p=logit_p), k)
-        if sample_weight is not None:
-            row_logp = pm.Data("sample_weight", np.asarray(sample_weight, dtype=float)) * row_logp
-        pm.Potential("log_likelihood", pt.sum(row_logp))
+        _weighted_log_likelihood(row_logp, sample_weight)
         if fit_intercept:
             _intercept(coef, intercept_c, x_mean, intercept_prior)
     return model
@@ -340,10 +343,7 @@ def build_multinomial_model(
     if prior.kind != "normal":
         raise ValueError(f"the multinomial model takes a normal coefficient prior, not {prior.kind!r}")
     K, p = len(class_names), X.shape[1]
-    if sample_weight is None:
-        x_mean = X.mean(axis=0) if fit_intercept else np.zeros(p)
-    else:
-        x_mean = np.average(X, axis=0, weights=sample_weight) if fit_intercept else np.zeros(p)
+    x_mean = _column_means(X, fit_intercept, sample_weight)
     location = [f"{f}[{c}]" for c in class_names for f in feature_names]
     if fit_intercept:
         last = class_names[-1]
@@ -371,9 +371,7 @@ def build_multinomial_model(
             full = pt.concatenate([contrasts, pt.zeros(1)])
             eta = eta + full[None, :]
         row_logp = pt.sum(y_onehot * log_softmax(eta, axis=1), axis=1)
-        if sample_weight is not None:
-            row_logp = pm.Data("sample_weight", np.asarray(sample_weight, dtype=float)) * row_logp
-        pm.Potential("log_likelihood", pt.sum(row_logp))
+        _weighted_log_likelihood(row_logp, sample_weight)
         if contrasts is not None:
             c = pt.concatenate([contrasts, pt.zeros(1)]) - pt.dot(coef, pm.Data("x_mean", x_mean))
             pm.Deterministic("intercept", c - pt.mean(c), dims=CLASS_DIM)
