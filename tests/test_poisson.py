@@ -4,7 +4,9 @@ Exact answers only: the MAP is ``PoissonRegressor(alpha=1/(n·σ²))`` (``n = Σ
 1e-6; with an exposure it is the optimum of the penalised log likelihood with the offset
 ``log e`` (scipy, exact Hessian); the NUTS posterior of a one-parameter model is its numerical
 integral (scipy.integrate.quad). The real data are scikit-learn's bundled Linnerud exercise data:
-20 men's chin-ups (a count, 1-17) against their weight, waist and pulse.
+20 men's chin-ups (a count, 1-17) against their weight, waist and pulse (A. C. Linnerud's data as
+given by Tenenhaus, 1998, shipped inside scikit-learn under its BSD-3 licence: nothing is downloaded
+or copied into this repository).
 """
 
 from __future__ import annotations
