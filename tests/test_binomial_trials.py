@@ -144,6 +144,33 @@ def test_posterior_equals_the_expanded_bernoulli_posterior(posteriors, grouped):
     np.testing.assert_allclose(proba, (1 / (1 + np.exp(-eta))).mean(0), rtol=1e-12)
 
 
+def test_posterior_predictive_draws_successes_out_of_the_trials(posteriors, grouped):
+    X, k, t = grouped
+    counts, bernoulli = posteriors
+    draws = counts.sample_posterior_predictive(random_state=0)["posterior_predictive"]["y"].values
+    assert draws.shape == (2, 1500, len(k)) and draws.dtype == np.int64
+    assert np.all((draws >= 0) & (draws <= t))
+    # Their mean is t·E[p] per row, within 4 Monte Carlo standard errors of the draws' mean.
+    flat = draws.reshape(-1, len(k))
+    expected = t * counts.predict_proba(X)[:, 1]
+    assert np.all(np.abs(flat.mean(0) - expected) < 4 * flat.std(0, ddof=1) / np.sqrt(flat.shape[0]))
+    # The same seed gives the same draws; new rows need their trials; the groups go into idata_.
+    again = counts.sample_posterior_predictive(random_state=0)["posterior_predictive"]["y"].values
+    np.testing.assert_array_equal(draws, again)
+    new = counts.sample_posterior_predictive(X[:2], trials=[3, 1000], random_state=1)
+    new_draws = new["posterior_predictive"]["y"].values
+    assert new_draws.shape[-1] == 2 and new_draws[..., 0].max() <= 3 and new_draws[..., 1].max() > 3
+    with pytest.raises(ValueError, match=r"pass trials="):
+        counts.sample_posterior_predictive(X[:2])
+    with pytest.raises(ValueError, match=r"trials is given but X is None"):
+        counts.sample_posterior_predictive(trials=t)
+    with pytest.raises(ValueError, match=r"trials must be >= 1"):
+        counts.sample_posterior_predictive(X[:2], trials=[0, 1])
+    with pytest.raises(ValueError, match=r"trials is for a fit on binomial counts"):
+        bernoulli.sample_posterior_predictive(X[:2], trials=[1, 1])
+    assert "posterior_predictive" in counts.add_predictive_groups(random_state=0).children
+
+
 def test_save_and_load_round_trip(posteriors, grouped, tmp_path):
     X, k, t = grouped
     est = posteriors[0]

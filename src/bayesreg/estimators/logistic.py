@@ -6,11 +6,13 @@ binomial (``y`` successes out of ``trials``) and multinomial (K ≥ 3 labels, th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import xarray as xr
 from numpy.typing import ArrayLike
 from scipy.special import expit, gammaln, log_expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin
@@ -537,20 +539,76 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
             return log_choose[None, :] + k[None, :] * log_expit(eta) + (t - k)[None, :] * log_expit(-eta)
         return y[None, :] * log_expit(eta) + (1.0 - y[None, :]) * log_expit(-eta)
 
+    @contextmanager
+    def _draw_trials(self, X: Any, trials: Any) -> Iterator[None]:
+        """The trials :meth:`_observation_draws` draws counts out of: ``trials``, or the fit's for X=None."""
+        if self._likelihood() != BINOMIAL:
+            if trials is not None:
+                raise ValueError(
+                    "trials is for a fit on binomial counts (fit(X, y, trials=...)); this fit has one "
+                    "label per row, so its draws are labels: leave trials out."
+                )
+            yield
+            return
+        if X is None:
+            if trials is not None:
+                raise ValueError(
+                    "trials is given but X is None (the training rows), whose trials the fit kept: pass X "
+                    "with its trials, or leave trials out."
+                )
+            idata = getattr(self, "idata_", None)
+            const = None if idata is None or "constant_data" not in idata.children else idata["constant_data"]
+            values = None if const is None or "trials" not in const else np.asarray(const["trials"].values)
+        elif trials is None:
+            raise ValueError(
+                "This fit is on binomial counts, so its draws at new rows are successes out of each row's "
+                "trials: pass trials= (one whole number >= 1 per row of X)."
+            )
+        else:
+            n_rows = int(np.shape(X)[0])
+            values = check_binomial_counts(np.zeros(n_rows, dtype=np.int64), trials, n_rows)[1]
+        self._predictive_trials = values
+        try:
+            yield
+        finally:
+            del self._predictive_trials
+
+    def sample_posterior_predictive(
+        self, X: Any = None, *, trials: Any = None, random_state: Any = None
+    ) -> xr.DataTree:
+        """Draws of ``y`` at the rows of ``X`` from the posterior predictive, one per posterior draw.
+
+        As :meth:`BayesianLinearRegression.sample_posterior_predictive
+        <bayesreg.BayesianLinearRegression.sample_posterior_predictive>`: labels (0/1, or the class
+        index with K classes), or, after a fit on binomial counts, the successes out of ``trials``
+        (one per row of ``X``; for X=None the training rows with the trials the fit was given).
+        """
+        with self._draw_trials(X, trials):
+            return super().sample_posterior_predictive(X, random_state=random_state)
+
+    def sample_prior_predictive(
+        self, X: Any = None, draws: int = 500, *, trials: Any = None, random_state: Any = None
+    ) -> xr.DataTree:
+        """Draws of the parameters from the prior, and of ``y`` at the rows of ``X`` given each.
+
+        As :meth:`BayesianLinearRegression.sample_prior_predictive
+        <bayesreg.BayesianLinearRegression.sample_prior_predictive>`; ``trials`` as in
+        :meth:`sample_posterior_predictive`.
+        """
+        with self._draw_trials(X, trials):
+            return super().sample_prior_predictive(X, draws, random_state=random_state)
+
     def _observation_draws(
         self, draws: ParameterDraws, X: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray:
         """0/1 labels (int64), 1 meaning ``classes_[1]``, as in ``observed_data``.
 
-        K classes: the class index 0..K−1 of each draw. Binomial counts have none (they would need
-        the trials of each row) and are refused.
+        K classes: the class index 0..K−1 of each draw. Binomial counts: the successes out of each
+        row's trials (set by :meth:`_draw_trials`).
         """
         if self._likelihood() == BINOMIAL:
-            raise ValueError(
-                "Predictive draws of binomial counts are not available: they need the trials of each "
-                "row, which sample_posterior_predictive does not take. Draw them from predict_proba "
-                "(numpy.random.Generator.binomial(trials, p)), or fit the expanded 0/1 rows."
-            )
+            trials = np.asarray(self._predictive_trials, dtype=np.int64)
+            return np.asarray(rng.binomial(trials[None, :], expit(draws.linear_predictor(X))), dtype=np.int64)
         if self._multinomial:
             if np.ndim(draws.coef) != 3:
                 raise ValueError(
