@@ -494,8 +494,9 @@ ENDLESS_SPEC = MAP_SPEC.replace(
     'method = "map"',
     'method = "mcmc"\ndraws = 1000000\ntune = 100\nchains = 1\ncompute_log_likelihood = false',
 )
-# Runs the command after patching nutpie.sample to touch a file: the test then knows that
-# sampling has started (nutpie catches KeyboardInterrupt there and returns the draws so far).
+# Runs the command (its console-script entry) after patching nutpie.sample to touch a file: the test
+# then knows that sampling has started (nutpie catches KeyboardInterrupt there and returns the draws
+# so far).
 SAMPLING_DRIVER = """\
 import pathlib, sys
 import nutpie
@@ -504,8 +505,8 @@ def touching_sample(*args, **kwargs):
     pathlib.Path(sys.argv[1]).touch()
     return sample(*args, **kwargs)
 nutpie.sample = touching_sample
-from bayesreg.app.cli import main
-sys.exit(main(sys.argv[2:]))
+from bayesreg.app.cli import entry
+entry(sys.argv[2:])
 """
 WAIT_S = 600  # bounds, not expected times: on a quiet machine each wait takes seconds
 

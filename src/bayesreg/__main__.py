@@ -1,8 +1,6 @@
 """``python -m bayesreg``: the same as the ``bayesreg`` command."""
 
-import sys
-
-from bayesreg.app.cli import main
+from bayesreg.app.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
