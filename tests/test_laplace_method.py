@@ -160,6 +160,28 @@ def test_a_skewed_posterior_warns_and_reports_a_high_k():
     assert est.map_converged_  # the MAP is fine: it is the Gaussian that does not fit
 
 
+def test_compare_reads_the_weighted_moments_and_agrees_only_when_k_is_good():
+    from bayesreg import compare_with_ridge
+
+    X, y, _ = _linear_data()
+    est = BayesianLinearRegression(0.7, noise_sigma=1.3, method="laplace", random_state=0).fit(X, y)
+    comparison = compare_with_ridge(est, X, y)
+    table = comparison.table
+    assert (table["uncertainty_source"] == "importance-weighted draws").all()
+    np.testing.assert_array_equal(table["posterior_mean"].values, est.laplace_.term_mean)
+    np.testing.assert_array_equal(table["mcse"].values, est.laplace_.term_mcse)
+    # Known noise: the posterior mean is the ridge solution, within Z Monte Carlo errors.
+    assert comparison.posterior_mean_should_equal_ridge and comparison.agrees, comparison.reasons
+    assert np.all(np.abs(table["z"]) < Z)
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(size=(20, 2))
+    ys = (Xs[:, 0] + 0.3 * Xs[:, 1] > 0).astype(int)
+    with pytest.warns(ConvergenceWarning):
+        skewed = BayesianLogisticRegression(100.0, method="laplace", draws=500, random_state=0).fit(Xs, ys)
+    bad = compare_with_ridge(skewed, Xs, ys)
+    assert not bad.agrees and any("importance sampling is not reliable" in r for r in bad.reasons)
+
+
 def test_a_good_fit_does_not_warn():
     X, y = _logistic_data()
     with warnings.catch_warnings():

@@ -23,6 +23,9 @@ column says where ``posterior_sd`` and the interval come from:
 ``"laplace"``          the Laplace approximation at the MAP (method "map"): the sd from the inverse
                        Hessian, the interval ``map ± z·sd``, the HDI of that Gaussian. There are no
                        draws, so ``posterior_mean`` and ``mcse`` stay NaN.
+``"importance-weighted draws"``  method "laplace": the PSIS-weighted mean, sd and Monte Carlo error
+                       (``laplace_``), the HDI of the resampled draws; a Pareto ``k̂`` above its
+                       threshold means no agreement.
 """
 
 from __future__ import annotations
@@ -86,7 +89,8 @@ class RidgeComparison:
         One row per coefficient and the intercept; columns ``ridge``, ``map``, ``posterior_mean``,
         ``posterior_sd``, the interval (``hdi94_low``, ``hdi94_high`` for ``hdi_prob=0.94``; see
         :func:`interval_columns`), ``mcse``, ``z``, ``map_minus_ridge``, ``posterior_minus_map``
-        and ``uncertainty_source`` (``"posterior draws"``, ``"exact"`` or ``"laplace"``).
+        and ``uncertainty_source`` (``"posterior draws"``, ``"exact"``, ``"laplace"`` or
+        ``"importance-weighted draws"``).
     ridge_estimator : sklearn estimator or None
         The fitted penalised twin (``Ridge``, ``Lasso``, ``ElasticNet``, ``LogisticRegression``, a
         ``RescaledTwin`` around one of them), or None for a prior that has none (``penalty.note``
@@ -203,6 +207,7 @@ def _posterior_columns(est, n_rows: int, hdi_prob: float) -> tuple[dict[str, np.
     import xarray as xr
 
     post = est.idata_["posterior"].to_dataset()
+    laplace = getattr(est, "laplace_", None)
     # Every term (coefficients, then the intercepts) as one variable over (chain, draw, term).
     values = est._term_draws(post)
     coords = {"chain": post["chain"].values, "draw": post["draw"].values, "term": np.arange(values.shape[2])}
@@ -210,8 +215,48 @@ def _posterior_columns(est, n_rows: int, hdi_prob: float) -> tuple[dict[str, np.
     bounds = np.asarray(az.hdi(draws, prob=hdi_prob)["value"].transpose("term", ...).values)
     mean = draws["value"].mean(dim=("chain", "draw")).values
     sd = draws["value"].std(dim=("chain", "draw"), ddof=1).values
+    if est.method == "laplace" and laplace is not None:
+        # The importance-weighted moments and their Monte Carlo error (the resampled draws in
+        # idata_ add resampling noise); the interval is that of the resampled draws.
+        cols = {
+            "posterior_mean": np.asarray(laplace.term_mean)[:n_rows],
+            "posterior_sd": np.asarray(laplace.term_sd)[:n_rows],
+            "low": bounds[:, 0],
+            "high": bounds[:, 1],
+        }
+        return cols | {"mcse": np.asarray(laplace.term_mcse)[:n_rows]}, "importance-weighted draws"
     cols = {"posterior_mean": mean, "posterior_sd": sd, "low": bounds[:, 0], "high": bounds[:, 1]}
     return cols | {"mcse": np.asarray(az.mcse(draws)["value"].values)}, "posterior draws"
+
+
+def _disagreements(
+    est,
+    penalty: Penalty,
+    table: pd.DataFrame,
+    max_diff: float,
+    bound: float,
+    gaussian_known: bool,
+    z_max: float,
+) -> list[str]:
+    """Why the fit and its twin do not agree (empty when they do): the rules of the module docstring."""
+    reasons = []
+    if not est.map_converged_:
+        reasons.append("the MAP optimizer did not converge")
+    if not penalty.has_twin:
+        reasons.append(f"this prior has no penalised scikit-learn twin to compare with: {penalty.note}")
+    elif not max_diff <= bound:
+        reasons.append(f"max |MAP - ridge| = {max_diff:.3g} > {bound:.3g}")
+    convergence = getattr(est, "convergence_", None)
+    if convergence is not None and not convergence.converged:
+        reasons.append("the sampler did not converge: " + "; ".join(convergence.problems))
+    laplace = getattr(est, "laplace_", None)
+    if est.method == "laplace" and laplace is not None and not laplace.reliable:
+        reasons.append(f"the importance sampling is not reliable (Pareto k = {laplace.pareto_k:.2f})")
+    if gaussian_known and est.method in ("mcmc", "laplace"):
+        worst = float(np.nanmax(np.abs(table["z"])))
+        if not worst <= z_max:
+            reasons.append(f"posterior mean is {worst:.1f} MCSE from ridge (> {z_max:g})")
+    return reasons
 
 
 def compare_with_ridge(
@@ -322,28 +367,15 @@ def compare_with_ridge(
     # The twin's solution is the posterior mean too only for a Gaussian posterior (normal or flat
     # prior, known noise); a learned prior sd (prior_sigma_prior) makes it a mixture of ridges.
     gaussian_known = penalty.mean_equals_twin and getattr(est, "prior_sigma_prior", None) is None
-    convergence = getattr(est, "convergence_", None)
-    reasons = []
-    if not est.map_converged_:
-        reasons.append("the MAP optimizer did not converge")
     bound = map_rtol * max(1.0, float(np.max(np.abs(ridge_vals))))
-    if not penalty.has_twin:
-        reasons.append(f"this prior has no penalised scikit-learn twin to compare with: {penalty.note}")
-    elif not max_diff <= bound:
-        reasons.append(f"max |MAP - ridge| = {max_diff:.3g} > {bound:.3g}")
-    if convergence is not None and not convergence.converged:
-        reasons.append("the sampler did not converge: " + "; ".join(convergence.problems))
-    if gaussian_known and est.method == "mcmc":
-        worst = float(np.nanmax(np.abs(table["z"])))
-        if not worst <= z_max:
-            reasons.append(f"posterior mean is {worst:.1f} MCSE from ridge (> {z_max:g})")
+    reasons = _disagreements(est, penalty, table, max_diff, bound, gaussian_known, z_max)
     return RidgeComparison(
         table=table,
         ridge_estimator=ridge,
         penalty=penalty,
         max_abs_diff_map=max_diff,
         posterior_mean_should_equal_ridge=gaussian_known,
-        convergence=convergence,
+        convergence=getattr(est, "convergence_", None),
         agrees=not reasons,
         reasons=reasons,
         hdi_prob=float(hdi_prob),
