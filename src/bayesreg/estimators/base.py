@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -827,6 +828,33 @@ class BayesianRegressionBase(BaseEstimator, ABC):
     def _noise_prior_record(self) -> Any:
         """The prior of a free noise sd (a ``NoisePrior``), or None: the model has none."""
         return None
+
+    @contextmanager
+    def _row_data_for_draws(
+        self, X: Any, name: str, given: Any, check: Callable[[Any, int], np.ndarray | None]
+    ) -> Iterator[None]:
+        """Hold the per-row likelihood data ``name`` (an exposure, trials) while draws are made at X.
+
+        For X=None (the training rows) it is the fit's own, from ``constant_data`` (None when the fit
+        kept none); for new rows, ``check(given, n_rows)``. :meth:`_observation_draws` reads it as
+        ``self._draw_row_data``.
+        """
+        if X is None and given is not None:
+            raise ValueError(
+                f"{name} is given but X is None (the training rows), whose {name} the fit kept: pass X "
+                f"with its {name}, or leave {name} out."
+            )
+        if X is None:
+            idata = getattr(self, "idata_", None)
+            const = None if idata is None or "constant_data" not in idata.children else idata["constant_data"]
+            values = None if const is None or name not in const else np.asarray(const[name].values)
+        else:
+            values = check(given, int(np.shape(X)[0]))
+        self._draw_row_data = values
+        try:
+            yield
+        finally:
+            del self._draw_row_data
 
     def _observation_draws(self, draws: Any, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One draw of y per parameter draw (``ParameterDraws``) and row of ``X``: shape (S, n)."""

@@ -6,8 +6,8 @@ binomial (``y`` successes out of ``trials``) and multinomial (K ≥ 3 labels, th
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -539,39 +539,16 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
             return log_choose[None, :] + k[None, :] * log_expit(eta) + (t - k)[None, :] * log_expit(-eta)
         return y[None, :] * log_expit(eta) + (1.0 - y[None, :]) * log_expit(-eta)
 
-    @contextmanager
-    def _draw_trials(self, X: Any, trials: Any) -> Iterator[None]:
+    def _draw_trials(self, X: Any, trials: Any) -> AbstractContextManager[None]:
         """The trials :meth:`_observation_draws` draws counts out of: ``trials``, or the fit's for X=None."""
-        if self._likelihood() != BINOMIAL:
-            if trials is not None:
-                raise ValueError(
-                    "trials is for a fit on binomial counts (fit(X, y, trials=...)); this fit has one "
-                    "label per row, so its draws are labels: leave trials out."
-                )
-            yield
-            return
-        if X is None:
-            if trials is not None:
-                raise ValueError(
-                    "trials is given but X is None (the training rows), whose trials the fit kept: pass X "
-                    "with its trials, or leave trials out."
-                )
-            idata = getattr(self, "idata_", None)
-            const = None if idata is None or "constant_data" not in idata.children else idata["constant_data"]
-            values = None if const is None or "trials" not in const else np.asarray(const["trials"].values)
-        elif trials is None:
+        if self._likelihood() == BINOMIAL:
+            return self._row_data_for_draws(X, "trials", trials, _trials_of_new_rows)
+        if trials is not None:
             raise ValueError(
-                "This fit is on binomial counts, so its draws at new rows are successes out of each row's "
-                "trials: pass trials= (one whole number >= 1 per row of X)."
+                "trials is for a fit on binomial counts (fit(X, y, trials=...)); this fit has one "
+                "label per row, so its draws are labels: leave trials out."
             )
-        else:
-            n_rows = int(np.shape(X)[0])
-            values = check_binomial_counts(np.zeros(n_rows, dtype=np.int64), trials, n_rows)[1]
-        self._predictive_trials = values
-        try:
-            yield
-        finally:
-            del self._predictive_trials
+        return nullcontext()
 
     def sample_posterior_predictive(
         self, X: Any = None, *, trials: Any = None, random_state: Any = None
@@ -607,7 +584,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
         row's trials (set by :meth:`_draw_trials`).
         """
         if self._likelihood() == BINOMIAL:
-            trials = np.asarray(self._predictive_trials, dtype=np.int64)
+            trials = np.asarray(self._draw_row_data, dtype=np.int64)
             return np.asarray(rng.binomial(trials[None, :], expit(draws.linear_predictor(X))), dtype=np.int64)
         if self._multinomial:
             if np.ndim(draws.coef) != 3:
@@ -740,6 +717,16 @@ def _check_no_unused_levels(y: Any) -> None:
             "a flat intercept an empty class's log-odds run off to -infinity): drop the unused levels "
             "(y.cat.remove_unused_categories()) or give them rows."
         )
+
+
+def _trials_of_new_rows(trials: Any, n_rows: int) -> np.ndarray:
+    """The trials of new rows for predictive draws of a binomial fit: required, checked as in ``fit``."""
+    if trials is None:
+        raise ValueError(
+            "This fit is on binomial counts, so its draws at new rows are successes out of each row's "
+            "trials: pass trials= (one whole number >= 1 per row of X)."
+        )
+    return check_binomial_counts(np.zeros(n_rows, dtype=np.int64), trials, n_rows)[1]
 
 
 def _check_both_outcomes(successes: np.ndarray, trials: np.ndarray, weights: np.ndarray | None) -> None:

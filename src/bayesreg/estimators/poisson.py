@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -303,27 +302,6 @@ class BayesianPoissonRegression(RegressorMixin, BayesianRegressionBase):
             return rates.mean(axis=0)
         return rates.mean(axis=0), rates.std(axis=0, ddof=1)
 
-    @contextmanager
-    def _draw_exposure(self, X: Any, exposure: Any) -> Iterator[None]:
-        """The offset :meth:`_observation_draws` adds: the given exposure, or the training one for X=None."""
-        if X is None and exposure is not None:
-            raise ValueError(
-                "exposure is given but X is None (the training rows), whose exposure the fit kept: "
-                "pass X with its exposure, or leave exposure out."
-            )
-        if X is None:
-            idata = getattr(self, "idata_", None)
-            const = None if idata is None or "constant_data" not in idata.children else idata["constant_data"]
-            values = None if const is None or "exposure" not in const else np.log(const["exposure"].values)
-        else:
-            n_rows = int(np.shape(X)[0])
-            values = self._log_exposure(exposure, n_rows)
-        self._predictive_log_exposure = values
-        try:
-            yield
-        finally:
-            del self._predictive_log_exposure
-
     def sample_posterior_predictive(
         self, X: Any = None, *, exposure: Any = None, random_state: Any = None
     ) -> xr.DataTree:
@@ -334,7 +312,7 @@ class BayesianPoissonRegression(RegressorMixin, BayesianRegressionBase):
         exp(b + X·w))``. ``exposure`` is that of the rows of ``X`` (None: 1); for X=None the
         training rows are used with the exposure the fit was given.
         """
-        with self._draw_exposure(X, exposure):
+        with self._row_data_for_draws(X, "exposure", exposure, check_exposure):
             return super().sample_posterior_predictive(X, random_state=random_state)
 
     def sample_prior_predictive(
@@ -346,7 +324,7 @@ class BayesianPoissonRegression(RegressorMixin, BayesianRegressionBase):
         <bayesreg.BayesianLinearRegression.sample_prior_predictive>`; ``exposure`` as in
         :meth:`sample_posterior_predictive`.
         """
-        with self._draw_exposure(X, exposure):
+        with self._row_data_for_draws(X, "exposure", exposure, check_exposure):
             return super().sample_prior_predictive(X, draws, random_state=random_state)
 
     def _observation_draws(
@@ -354,9 +332,9 @@ class BayesianPoissonRegression(RegressorMixin, BayesianRegressionBase):
     ) -> np.ndarray:
         """Counts (int64) ``y ~ Poisson(e · exp(b + X·w))``, one per parameter draw and row."""
         eta = draws.linear_predictor(X)
-        offset = getattr(self, "_predictive_log_exposure", None)
-        if offset is not None:
-            eta = eta + offset[None, :]
+        exposure = getattr(self, "_draw_row_data", None)  # None: no offset
+        if exposure is not None:
+            eta = eta + np.log(exposure)[None, :]
         return rng.poisson(np.exp(eta)).astype(np.int64)
 
     def penalty(self) -> Penalty:
