@@ -298,6 +298,50 @@ def check_labels(y: np.ndarray) -> None:
         ) from None
 
 
+def _per_row_floats(
+    value: Any, n_samples: int, name: str, *, item: str, hold: str, unit: str, finite_rule: str
+) -> np.ndarray:
+    """``value`` (one number for every row, or one per row) as a finite 1-D float64 copy, ``n_samples`` long.
+
+    The messages name ``name``; ``item``, ``hold``, ``unit`` and ``finite_rule`` word them for the
+    caller (sample weights, an exposure), which then checks the sign its model needs.
+    """
+    from sklearn.utils.validation import check_array
+
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        values = np.full(n_samples, float(value))
+    else:
+        try:
+            values = check_array(
+                value,
+                ensure_2d=False,
+                dtype=np.float64,
+                ensure_all_finite=False,
+                ensure_min_samples=0,
+                copy=True,
+                input_name=name,
+            )
+        except (TypeError, ValueError) as exc:
+            if name in str(exc):
+                raise
+            raise type(exc)(f"{name} must hold numbers, {hold}: {exc}") from exc
+        if values.ndim != 1:
+            raise ValueError(
+                f"{name} must be 1-D, one {item} per row of X; got an array of shape {values.shape}."
+            )
+    if values.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} has {values.shape[0]} {item}s but X has {n_samples} rows: give one {unit} per row."
+        )
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise ValueError(
+            f"{name} has values that are NaN or infinite ({values[bad[0]]} at row {bad[0]}): every "
+            + finite_rule
+        )
+    return values
+
+
 def check_sample_weight(
     sample_weight: Any, n_samples: int, *, where: str = "", allow_all_zero: bool = False
 ) -> np.ndarray | None:
@@ -317,42 +361,18 @@ def check_sample_weight(
     ...
     ValueError: sample_weight has negative values (-1 at row 1): a weight must be >= 0 ...
     """
-    from sklearn.utils.validation import check_array
-
     if sample_weight is None:
         return None
     name = f"sample_weight{where}"
-    if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
-        weights = np.full(n_samples, float(sample_weight))
-    else:
-        try:
-            weights = check_array(
-                sample_weight,
-                ensure_2d=False,
-                dtype=np.float64,
-                ensure_all_finite=False,
-                ensure_min_samples=0,
-                copy=True,
-                input_name=name,
-            )
-        except (TypeError, ValueError) as exc:
-            if name in str(exc):
-                raise
-            raise type(exc)(f"{name} must hold numbers, one weight per row of X: {exc}") from exc
-        if weights.ndim != 1:
-            raise ValueError(
-                f"{name} must be 1-D, one weight per row of X; got an array of shape {weights.shape}."
-            )
-    if weights.shape[0] != n_samples:
-        raise ValueError(
-            f"{name} has {weights.shape[0]} weights but X has {n_samples} rows: give one weight per row."
-        )
-    bad = np.flatnonzero(~np.isfinite(weights))
-    if bad.size:
-        raise ValueError(
-            f"{name} has values that are NaN or infinite ({weights[bad[0]]} at row {bad[0]}): every "
-            "weight must be a finite number >= 0."
-        )
+    weights = _per_row_floats(
+        sample_weight,
+        n_samples,
+        name,
+        item="weight",
+        hold="one weight per row of X",
+        unit="weight",
+        finite_rule="weight must be a finite number >= 0.",
+    )
     negative = np.flatnonzero(weights < 0)
     if negative.size:
         raise ValueError(
@@ -499,41 +519,17 @@ def check_exposure(exposure: Any, n_samples: int) -> np.ndarray | None:
     ...
     ValueError: exposure has values <= 0 (0 at row 1): ... drop rows of zero exposure ...
     """
-    from sklearn.utils.validation import check_array
-
     if exposure is None:
         return None
-    if isinstance(exposure, numbers.Real) and not isinstance(exposure, bool):
-        values = np.full(n_samples, float(exposure))
-    else:
-        try:
-            values = check_array(
-                exposure,
-                ensure_2d=False,
-                dtype=np.float64,
-                ensure_all_finite=False,
-                ensure_min_samples=0,
-                copy=True,
-                input_name="exposure",
-            )
-        except (TypeError, ValueError) as exc:
-            if "exposure" in str(exc):
-                raise
-            raise type(exc)(f"exposure must hold numbers, one per row of X: {exc}") from exc
-        if values.ndim != 1:
-            raise ValueError(
-                f"exposure must be 1-D, one value per row of X; got an array of shape {values.shape}."
-            )
-    if values.shape[0] != n_samples:
-        raise ValueError(
-            f"exposure has {values.shape[0]} values but X has {n_samples} rows: give one exposure per row."
-        )
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        raise ValueError(
-            f"exposure has values that are NaN or infinite ({values[bad[0]]} at row {bad[0]}): every "
-            "exposure must be a finite number > 0 (the time, area or population the count is over)."
-        )
+    values = _per_row_floats(
+        exposure,
+        n_samples,
+        "exposure",
+        item="value",
+        hold="one per row of X",
+        unit="exposure",
+        finite_rule="exposure must be a finite number > 0 (the time, area or population the count is over).",
+    )
     nonpositive = np.flatnonzero(values <= 0)
     if nonpositive.size:
         raise ValueError(
