@@ -34,6 +34,7 @@ from bayesreg.stats.prior_terms import CoefficientPrior, InterceptPrior, NoisePr
 
 __all__ = [
     "FEATURE_DIM",
+    "FixedStructure",
     "Whitening",
     "build_binomial_model",
     "build_linear_model",
@@ -51,6 +52,26 @@ class Whitening:
 
     loc: np.ndarray
     scale_tril: np.ndarray
+
+
+@dataclass(frozen=True)
+class FixedStructure:
+    """Marks a built model that :mod:`bayesreg.backend.fixed_density` can sample without compiling it.
+
+    Set (as ``model.bayesreg_fixed_structure``) only on whitened Gaussian and Bernoulli models with
+    a fixed prior sd; the numbers themselves stay in the model's Data containers.
+    """
+
+    family: str  # "gaussian" (sufficient statistics) or "bernoulli" (rows)
+    prior: str  # the coefficient prior's kind
+    fit_intercept: bool
+    intercept_prior: bool = False
+    noise: str = "known"  # "known", or the free noise sd's prior kind (gaussian only)
+    weighted: bool = False  # a sample_weight container (bernoulli only)
+
+
+def _mark(model: pm.Model, structure: FixedStructure) -> None:
+    model.bayesreg_fixed_structure = structure
 
 
 def _coefficient_prior_terms(prior: CoefficientPrior, coef, sigma=None) -> None:
@@ -204,6 +225,10 @@ def build_linear_model(
         )
         if stats.fit_intercept:
             _intercept(coef, intercept_c, stats.x_mean, intercept_prior)
+    if whitening is not None and prior_sigma_prior is None:
+        noise = "known" if noise_sigma is not None else noise_prior.kind
+        has_intercept_prior = stats.fit_intercept and intercept_prior is not None
+        _mark(model, FixedStructure("gaussian", prior.kind, stats.fit_intercept, has_intercept_prior, noise))
     return model
 
 
@@ -240,6 +265,12 @@ def build_logistic_model(
             _weighted_log_likelihood(pm.logp(pm.Bernoulli.dist(logit_p=logit_p), y_obs), sample_weight)
         if fit_intercept:
             _intercept(coef, intercept_c, x_mean, intercept_prior)
+    if whitening is not None:
+        has_intercept_prior = fit_intercept and intercept_prior is not None
+        structure = FixedStructure(
+            "bernoulli", prior.kind, fit_intercept, has_intercept_prior, weighted=sample_weight is not None
+        )
+        _mark(model, structure)
     return model
 
 

@@ -23,6 +23,11 @@ A seed reproduces draws in every process that loads the callbacks (tested in a s
 The one process that compiled them with PyTensor's own numba cache empty can differ in the last
 bits (numba then links freshly compiled copies of PyTensor's functions, which round differently
 from the cached ones): posterior means within about 1e-11 of the later processes' here.
+
+Models a builder marked with a :class:`~bayesreg.backend.model.FixedStructure` (the whitened
+Gaussian and Bernoulli models) skip all of this: they sample on the hand-written callbacks of
+:mod:`bayesreg.backend.fixed_density`, compiled once per machine rather than once per structure.
+The route depends only on the model, so a seed draws the same whatever is cached.
 """
 
 from __future__ import annotations
@@ -40,8 +45,6 @@ import nutpie
 import pymc as pm
 import pytensor
 import pytensor.tensor as pt
-from numba.core import cgutils, types
-from numba.extending import intrinsic
 from nutpie.compile_pymc import CompiledPyMCModel
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
@@ -49,6 +52,8 @@ from pytensor.graph.traversal import graph_inputs
 
 from bayesreg._warn import warn_user
 from bayesreg.backend.disk_cache import Unfingerprintable, cache_dir, fingerprint, generated
+from bayesreg.backend.fixed_density import EXPAND_SIG, LOGP_SIG, callbacks, pack, structure_of, void_pointer
+from bayesreg.backend.model import FixedStructure
 
 __all__ = ["compile_nutpie_model", "with_model_data"]
 
@@ -164,26 +169,7 @@ def with_model_data(compiled: Any, model: pm.Model) -> Any:
 # --- the C callbacks ---------------------------------------------------------------------------
 
 
-@intrinsic
-def _void_pointer(typingctx, address):
-    """The integer ``address`` as a ``void*`` (numba has no cast for it)."""
-
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], cgutils.voidptr_t)
-
-    return types.voidptr(address), codegen
-
-
-_LOGP_SIG = types.int64(
-    types.uint64,
-    types.CPointer(types.double),
-    types.CPointer(types.double),
-    types.CPointer(types.double),
-    types.voidptr,
-)
-_EXPAND_SIG = types.int64(
-    types.uint64, types.uint64, types.CPointer(types.double), types.CPointer(types.double), types.voidptr
-)
+_LOGP_SIG, _EXPAND_SIG = LOGP_SIG, EXPAND_SIG
 
 
 def _unpack_source(shared: Sequence[SharedVariable]) -> tuple[list[str], list[str], int]:
@@ -247,7 +233,7 @@ def bayesreg_expand(dim, expanded, x_, out_, user_data_):
 
 def _callback(source: str, name: str, inner: Any, signature, key: str | None):
     """Compile (or load from the disk cache) one C callback that calls ``inner``."""
-    env = {"numba": numba, "np": np, "_void_pointer": _void_pointer, "inner": inner}
+    env = {"numba": numba, "np": np, "_void_pointer": void_pointer, "inner": inner}
     func, cache = generated(source, name, env, key)
     return numba.cfunc(signature, cache=cache)(func)
 
@@ -354,6 +340,40 @@ class _CachedModel(CompiledPyMCModel):
         return dataclasses.replace(self, **new_data)  # type: ignore[arg-type]  # fields of the base
 
 
+@dataclasses.dataclass(frozen=True)
+class _FixedModel(_CachedModel):
+    """nutpie's PyMC model on :mod:`bayesreg.backend.fixed_density`'s callbacks.
+
+    ``user_data`` is int64 [address of the packed buffer, its length, address of the header, its
+    length]; ``packed`` keeps those two arrays alive.
+    """
+
+    structure: FixedStructure | None = None
+    packed: tuple[np.ndarray, ...] = ()
+
+    def with_data(self, **updates):
+        """The same callbacks on new values of the model's Data containers (nothing compiles)."""
+        unknown = sorted(set(updates) - set(self.shared_data))
+        if unknown:
+            raise KeyError(f"Unknown shared variable: {unknown[0]}")
+        shared = dict(self.shared_data)
+        for name, value in updates.items():
+            shared[name] = _frozen(value, shared[name].dtype, shared[name].ndim)
+        new_data = {"shared_data": shared, **_fixed_data(self.structure, shared, self.shape_info)}
+        return dataclasses.replace(self, **new_data)
+
+
+def _fixed_data(
+    structure: FixedStructure | None, shared: dict[str, np.ndarray], shape_info: tuple
+) -> dict[str, Any]:
+    """The packed buffer and header of ``structure`` on ``shared`` data, and their user_data."""
+    if structure is None:
+        raise ValueError("a fixed model needs its structure")
+    buf, ints = pack(structure, shared, shape_info[0])
+    user_data = np.array([buf.ctypes.data, buf.size, ints.ctypes.data, ints.size], dtype=np.int64)
+    return {"user_data": user_data, "packed": (buf, ints)}
+
+
 def _point_fn(model: pm.Model) -> Callable[[int], dict[str, np.ndarray]]:
     """Each chain's start, as nutpie makes it: each free variable's support point, jittered by U(-1, 1)."""
     from pymc.initial_point import make_initial_point_fn
@@ -433,6 +453,9 @@ def _warn_fallback(error: Exception) -> None:
 def _compile(model: pm.Model) -> _CachedModel:
     point_fn = _point_fn(model)
     pieces = _pieces(model, point_fn(0))
+    structure = structure_of(model)
+    if structure is not None:
+        return _compile_fixed(model, pieces, point_fn, structure)
     logp, expand, n_expanded = _callbacks(model, pieces)
     data = {str(v.name): _frozen(v.get_value(borrow=True), v.type.dtype, v.type.ndim) for v in pieces.shared}
     names = tuple(str(v.name) for v in pieces.shared)
@@ -463,4 +486,42 @@ def _compile(model: pm.Model) -> _CachedModel:
         logp_func=None,
         expand_func=None,
         data_names=names,
+    )
+
+
+def _compile_fixed(model: pm.Model, pieces: _Pieces, point_fn, structure: FixedStructure) -> _FixedModel:
+    """The model on the hand-written callbacks: its data, names and coordinates from the PyMC model."""
+    fixed = callbacks(structure.family)
+    data = {
+        str(d.name): _frozen(d.get_value(borrow=True), d.type.dtype, d.type.ndim) for d in model.data_vars
+    }
+    dims, coords = _dims_and_coords(model, pieces)
+    shapes = pieces.shapes
+    slices, start = [], 0
+    for shape in shapes:
+        slices.append(slice(start, start + prod(shape)))
+        start += prod(shape)
+    shape_info = (pieces.names, slices, shapes)
+    return _FixedModel(
+        dims=dims,
+        reparameterized_names=[
+            model.rvs_to_values[rv].name
+            for rv in model.free_RVs
+            if model.rvs_to_transforms.get(rv) is not None
+        ],
+        _n_dim=pieces.n_dim,
+        _coords=coords,
+        _shapes={name: tuple(s) for name, s in zip(pieces.names, shapes, strict=True)},
+        compiled_logp_func=fixed.logp,
+        compiled_expand_func=fixed.expand,
+        initial_point_func=_initial_point_fn(point_fn, pieces),
+        shared_data=data,
+        shared_var_keys={},
+        n_expanded=start,
+        shape_info=shape_info,
+        logp_func=None,
+        expand_func=None,
+        data_names=tuple(data),
+        structure=structure,
+        **_fixed_data(structure, data, shape_info),
     )
