@@ -145,8 +145,11 @@ _WORKER = textwrap.dedent(
     rng = np.random.default_rng(7)
     X = rng.normal(size=(50, 4))
     y = X @ [1.0, -0.5, 0.0, 2.0] + rng.normal(size=50)
-    est = BayesianLinearRegression(2.0, noise_sigma=1.0, draws=200, tune=200, chains=2,
-                                   random_state=11, progressbar=False)
+    stored = []
+    real_store = disk_cache.store_object
+    disk_cache.store_object = lambda kind, key, obj: (stored.append(kind), real_store(kind, key, obj))
+    est = BayesianLinearRegression(2.0, draws=200, tune=200, chains=2, random_state=11,
+                                   progressbar=False, **OPTIONS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)
@@ -159,20 +162,34 @@ _WORKER = textwrap.dedent(
                       "hits": compiled.compiled_logp_func.cache_hits
                               + compiled.compiled_expand_func.cache_hits,
                       "fn_hits": sum(fn.dispatcher.stats.cache_hits.values()),
+                      "fixed": isinstance(compiled, nutpie_model._FixedModel),
+                      "objectives_stored": stored,
                       "hessian": fn(np.ones(2))[1].tolist()}))
     """
 )
 
 
-def test_a_second_process_loads_the_callbacks_and_draws_the_same(tmp_path):
+@pytest.mark.parametrize(
+    ("options", "fixed"),
+    [("dict(noise_sigma=1.0)", True), ("dict(noise_sigma=1.0, prior_sigma_prior=3.0)", False)],
+    ids=["hand_written_density", "derived_density"],
+)
+def test_a_second_process_loads_the_callbacks_and_draws_the_same(tmp_path, options, fixed):
+    """Both routes: the hand-written density (fixed_density) and the one derived from the graph.
+
+    The second process also loads the MAP's objective instead of compiling and storing it again.
+    """
     env = dict(os.environ, **{disk_cache.CACHE_ENV: str(tmp_path / "cache")})
+    worker = f"OPTIONS = {options}\n{_WORKER}"
     runs = []
     for _ in range(2):
         out = subprocess.run(
-            [sys.executable, "-c", _WORKER], env=env, capture_output=True, text=True, check=True, timeout=900
+            [sys.executable, "-c", worker], env=env, capture_output=True, text=True, check=True, timeout=900
         )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     cold, warm = runs
+    assert cold["fixed"] == warm["fixed"] == fixed
+    assert "map" in cold["objectives_stored"] and warm["objectives_stored"] == []
     assert cold["hits"] == 0 and warm["hits"] == 2
     assert cold["fn_hits"] == 0 and warm["fn_hits"] == 1
     assert cold["hessian"] == warm["hessian"]
@@ -205,3 +222,30 @@ def test_cached_function_equals_pytensors_and_is_loaded_from_disk(tmp_path, monk
     assert sum(second.dispatcher.stats.cache_hits.values()) == 1
     length.set_value(np.int64(5))
     np.testing.assert_allclose(second([0.5, -1.0, 2.0], 0.3)[0], expected[0] + 2.0, rtol=1e-12)
+
+
+def test_stored_objects_round_trip_and_an_unreadable_entry_is_a_miss(tmp_path, monkeypatch):
+    monkeypatch.setenv(disk_cache.CACHE_ENV, str(tmp_path / "cache"))
+    assert disk_cache.load_object("map", "k1") is None
+    disk_cache.store_object("map", "k1", {"a": np.arange(3)})
+    np.testing.assert_array_equal(disk_cache.load_object("map", "k1")["a"], np.arange(3))
+    entry = disk_cache.cache_dir() / "map-k1.pkl"
+    entry.write_bytes(entry.read_bytes()[:10])  # truncated, as by a crash mid-write elsewhere
+    assert disk_cache.load_object("map", "k1") is None
+    disk_cache.store_object("map", "k2", lambda: None)  # does not pickle: not stored, no error
+    assert disk_cache.load_object("map", "k2") is None
+    assert not list(disk_cache.cache_dir().glob("*.tmp"))
+
+
+def test_the_map_objective_of_another_shape_is_another_entry(monkeypatch, tmp_path):
+    """The stored objective splits one flat vector by the variables' shapes, so shapes are in its key."""
+    from bayesreg.backend import inference
+
+    monkeypatch.setenv(disk_cache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(inference, "_CACHE", type(inference._CACHE)())
+    rng = np.random.default_rng(0)
+    for p in (3, 5):
+        X = rng.normal(size=(30, p))
+        est = BayesianLinearRegression(1.0, noise_sigma=1.0, method="map").fit(X, X @ np.ones(p))
+        assert est.coef_.shape == (p,)
+    assert len(list(disk_cache.cache_dir().glob("map-*.pkl"))) == 2

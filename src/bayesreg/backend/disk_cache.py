@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
+import pickle
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -44,7 +45,16 @@ from pytensor.graph.traversal import graph_inputs, io_toposort
 
 from bayesreg._warn import warn_user
 
-__all__ = ["CACHE_ENV", "Unfingerprintable", "cache_dir", "cached_function", "fingerprint", "generated"]
+__all__ = [
+    "CACHE_ENV",
+    "Unfingerprintable",
+    "cache_dir",
+    "cached_function",
+    "fingerprint",
+    "generated",
+    "load_object",
+    "store_object",
+]
 
 CACHE_ENV = "BAYESREG_CACHE_DIR"
 # Part of every key: bump it to orphan every entry written before (they are then never read).
@@ -139,6 +149,48 @@ def generated(source: str, name: str, env: dict[str, Any], key: str | None) -> t
     if key is not None and folder is not None:
         _Locator.registry[func] = (folder, key)
     return func, func in _Locator.registry
+
+
+def _object_path(kind: str, key: str) -> Path | None:
+    folder = cache_dir()
+    return None if folder is None else folder / f"{kind}-{key}.pkl"
+
+
+def load_object(kind: str, key: str) -> Any | None:
+    """The object stored under ``kind`` and ``key`` by :func:`store_object`, or None.
+
+    An entry that cannot be read (written by other library versions, truncated) counts as absent;
+    the caller compiles again and overwrites it.
+    """
+    path = _object_path(kind, key)
+    if path is None or not path.exists():
+        return None
+    try:
+        with path.open("rb") as file:
+            return pickle.load(file)
+    except Exception:  # any unreadable entry is a miss, never an error
+        return None
+
+
+def store_object(kind: str, key: str, obj: Any) -> None:
+    """Pickle ``obj`` under ``kind`` and ``key``, atomically (a reader sees all of it or nothing).
+
+    Does nothing when the folder is not writable (:func:`cache_dir` has warned once).
+    """
+    path = _object_path(kind, key)
+    if path is None:
+        return
+    temporary: Path | None = None
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as file:
+            temporary = Path(file.name)
+            pickle.dump(obj, file, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        # Not stored (a full disk, an object that does not pickle): the caller has its object and
+        # the next process compiles it again; nothing else depends on the entry.
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
 
 
 # --- the fingerprint ---------------------------------------------------------------------------

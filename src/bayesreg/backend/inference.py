@@ -53,9 +53,9 @@ class _CompiledObjective:
     def __init__(self, model: pm.Model, output_vars: Sequence[str], exclude_terms: Sequence[str] = ()):
         from pytensor.graph.replace import graph_replace
 
-        self.default_point = model.initial_point()
+        default_point = model.initial_point()
         self.value_names = [v.name for v in model.value_vars]
-        self.shapes = [np.shape(self.default_point[name]) for name in self.value_names]
+        self.shapes = [np.shape(default_point[name]) for name in self.value_names]
         data_vars = list(model.data_vars)
         data_inputs = [d.type(name=d.name) for d in data_vars]
         as_inputs = dict(zip(data_vars, data_inputs, strict=True))
@@ -63,7 +63,7 @@ class _CompiledObjective:
         # Terms left out (by name) are handled by the caller exactly, e.g. a non-smooth L1 prior.
         terms = [t for t in [*model.basic_RVs, *model.potentials] if t.name not in set(exclude_terms)]
         [logp], joined = join_nonshared_inputs(
-            self.default_point, [model.logp(vars=terms, jacobian=False)], model.value_vars
+            default_point, [model.logp(vars=terms, jacobian=False)], model.value_vars
         )
         # One scalar cost and one wrt variable: pt.grad returns one Variable (its stub says more).
         grad = cast("Variable", pt.grad(logp, joined))
@@ -161,7 +161,42 @@ def _objective_for(
     if structure_key is None:
         return _CompiledObjective(model, output_vars, exclude_terms).bind(model)
     key = _structure_key(model, structure_key, "map", tuple(output_vars), tuple(exclude_terms))
-    return _cached(key, lambda: _CompiledObjective(model, output_vars, exclude_terms)).bind(model)
+    return _cached(key, lambda: _stored_objective(model, output_vars, exclude_terms)).bind(model)
+
+
+def _stored_objective(
+    model: pm.Model, output_vars: Sequence[str], exclude_terms: Sequence[str]
+) -> _CompiledObjective:
+    """The compiled objective from bayesreg's disk cache, else compiled here and stored there.
+
+    Building, differentiating and rewriting the objective's graph takes about a second, most of a
+    warm fit; loading it (a pickle of the two compiled functions) takes milliseconds. The key is a
+    fingerprint of the unrewritten graphs, so any change to the model gives another entry.
+    """
+    from bayesreg.backend.disk_cache import Unfingerprintable, fingerprint, load_object, store_object
+
+    terms = [t for t in [*model.basic_RVs, *model.potentials] if t.name not in set(exclude_terms)]
+    outputs = model.replace_rvs_by_values([model[name] for name in output_vars])
+    # The compiled functions split one flat vector by the value variables' shapes: part of the key.
+    shapes = {name: np.shape(value) for name, value in model.initial_point().items()}
+    try:
+        key = fingerprint(
+            [],
+            [model.logp(vars=terms, jacobian=False), *outputs],
+            f"map objective, mode {_MAP_MODE}",
+            f"values={[(v.name, str(v.type), shapes[v.name]) for v in model.value_vars]}",
+            f"dims={[(name, len(values)) for name, values in model.coords.items()]}",
+            f"data={[(d.name, str(d.type)) for d in model.data_vars]}",
+            f"outputs={list(output_vars)}, excluded={list(exclude_terms)}",
+        )
+    except Unfingerprintable:
+        return _CompiledObjective(model, output_vars, exclude_terms)
+    loaded = load_object("map", key)
+    if isinstance(loaded, _CompiledObjective):
+        return loaded
+    compiled = _CompiledObjective(model, output_vars, exclude_terms)
+    store_object("map", key, compiled)
+    return compiled
 
 
 def find_map(
@@ -261,7 +296,9 @@ def find_map(
 
 def _starting_point(model: pm.Model, objective: _Objective, initvals: Mapping[str, Any] | None) -> np.ndarray:
     """The model's initial point as a flat vector, with ``initvals`` (natural scale) put in."""
-    start = dict(objective.compiled.default_point)
+    # This model's own initial point (milliseconds), not the one of the model that compiled the
+    # objective: the MAP, and so the whitening and the draws, never depend on what was cached.
+    start = model.initial_point()
     for name, value in (initvals or {}).items():
         rv = model[name]
         value_var = model.rvs_to_values[rv]
@@ -324,7 +361,8 @@ def sample_posterior(
     With nutpie and a ``structure_key`` (see :func:`find_map`), the compiled nutpie model is cached
     and refitted with ``with_data``: a second fit of the same structure skips seconds of
     compilation. Its C callbacks are also cached on disk (:mod:`bayesreg.backend.nutpie_model`),
-    so the first fit in a new process loads them instead of compiling. Only ``target_accept``,
+    so the first fit in a new process loads them instead of compiling; the Gaussian and Bernoulli
+    models sample on hand-written callbacks (:mod:`bayesreg.backend.fixed_density`). Only ``target_accept``,
     ``max_treedepth`` and ``cores`` are passed on that path; any other ``sample_kwargs`` go
     through :func:`pymc.sample` as usual.
     """
