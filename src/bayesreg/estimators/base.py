@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import arviz_base  # noqa: F401  # imported early on purpose: see the note below
 import numpy as np
 import xarray as xr
 from sklearn.base import BaseEstimator
@@ -38,6 +39,11 @@ from bayesreg.estimators.prior_params import (
     is_per_feature,
 )
 from bayesreg.estimators.prior_scale import prior_scale_problem
+
+# arviz_base is imported above, at the short call stack of ``import bayesreg``, because importing it
+# later from deep inside ``fit`` (nutpie imports it) costs 0.6-1 s: its lazy_loader calls
+# ``inspect.stack()`` over every frame to note that the optional jax and numpyro are missing.
+# Here that takes milliseconds (issue 14; benchmarks/cold_start.py).
 from bayesreg.estimators.registry import register
 from bayesreg.estimators.validation import (
     BOOLEAN,
