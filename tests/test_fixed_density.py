@@ -97,10 +97,12 @@ def linear_model(kind, fit_intercept, with_intercept_prior, noise, *, seed=0, wh
     )
 
 
-def logistic_model(kind, fit_intercept, with_intercept_prior, weighted, *, seed=0, whiten=True):
+def logistic_model(
+    kind, fit_intercept, with_intercept_prior, weighted, *, seed=0, whiten=True, n_rows=N_ROWS
+):
     rng = np.random.default_rng(seed)
-    X = rng.normal(loc=0.3, size=(N_ROWS, 3))
-    y = (rng.uniform(size=N_ROWS) < 1.0 / (1.0 + np.exp(-(0.5 + X @ np.array([1.0, -1.0, 0.5]))))).astype(int)
+    X = rng.normal(loc=0.3, size=(n_rows, 3))
+    y = (rng.uniform(size=n_rows) < 1.0 / (1.0 + np.exp(-(0.5 + X @ np.array([1.0, -1.0, 0.5]))))).astype(int)
     return build_logistic_model(
         X,
         y,
@@ -109,7 +111,7 @@ def logistic_model(kind, fit_intercept, with_intercept_prior, weighted, *, seed=
         fit_intercept=fit_intercept,
         intercept_prior=InterceptPrior(mean=-0.3, sigma=1.2) if with_intercept_prior else None,
         whitening=whitening(rng, 3 + fit_intercept) if whiten else None,
-        sample_weight=rng.uniform(0.2, 3.0, size=N_ROWS) if weighted else None,
+        sample_weight=rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
     )
 
 
@@ -284,3 +286,36 @@ def test_bernoulli_far_in_the_tail_is_finite_and_equals_pymc(weighted):
     assert np.isfinite(value) and np.all(np.isfinite(grad))
     assert value < -1000.0  # many rows far on the wrong side
     reference.check(x)
+
+
+def test_the_vectorised_exp_and_log1p_are_within_two_ulp_of_numpys():
+    """The Bernoulli density's own exp (x <= 0) and log1p (0 <= e <= 1), over their whole range."""
+    from bayesreg.backend.fixed_density import _exp_nonpositive, _log1p_unit
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate(
+        [
+            -np.abs(rng.normal(scale=5.0, size=20_000)),
+            -rng.uniform(0.0, 708.0, size=20_000),
+            -(10.0 ** rng.uniform(-300.0, 0.0, size=5_000)),
+            [0.0, -0.0, -1e-300, -0.5 * np.log(2.0), -708.0],
+        ]
+    )
+    e, log1p_e = np.empty_like(x), np.empty_like(x)
+    _exp_nonpositive(x, e, x.size)
+    _log1p_unit(e, log1p_e, x.size)
+    eps = np.finfo(float).eps
+    assert np.max(np.abs(e - np.exp(x)) / np.exp(x)) < 2 * eps
+    expected = np.log1p(e)
+    nonzero = expected > 0
+    assert np.max(np.abs(log1p_e - expected)[nonzero] / expected[nonzero]) < 2 * eps
+    assert np.all(log1p_e[~nonzero] == 0.0)
+    # Below -708 the exp stops at exp(-708) < 1e-307: an absolute error no sum can see.
+    far = np.array([-709.0, -745.0, -1e6])
+    _exp_nonpositive(far, e, 3)
+    assert np.all(e[:3] <= np.exp(-708.0) * (1.0 + 2 * eps)) and np.all(e[:3] > 0.0)
+
+
+def test_the_bernoulli_density_is_the_same_in_blocks_of_rows():
+    """More rows than one block (256), and a last partial block: the sums still equal PyMC's."""
+    check_random_points(logistic_model("normal", True, False, True, n_rows=600))

@@ -186,37 +186,103 @@ def _gaussian_logp(x, buf, ints, grad):
     return lp
 
 
+# exp and log1p written so that LLVM vectorises them: numba calls libm once per value (about 20 ns
+# each, half of a 10⁵-row gradient; numba has no vector maths library here), these take 1-2 ns.
+# Both are checked against numpy to within 2 ulp in tests/test_fixed_density.py.
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two, so that k·ln 2 is exact for |k| < 2^20
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e00
+_BLOCK = 256  # rows per block: the block's η, exp and log1p stay in the L1 cache
+
+
+@_jit
+def _exp_nonpositive(x, out, n):
+    """``out[:n] = exp(x[:n])`` for x <= 0 (values below -708 give exp(-708), under 1e-307)."""
+    scale = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        xi = max(x[i], -708.0)
+        k = math.floor(xi * _INV_LN2 + 0.5)
+        r = (xi - k * _LN2_HI) - k * _LN2_LO  # |r| <= ln 2 / 2
+        # Taylor series of exp(r) to r^13 / 13!: the remainder is below 1e-17 on |r| <= 0.35.
+        q = 1.0 / 479001600.0
+        q = 1.0 / 39916800.0 + r * q
+        q = 1.0 / 3628800.0 + r * q
+        q = 1.0 / 362880.0 + r * q
+        q = 1.0 / 40320.0 + r * q
+        q = 1.0 / 5040.0 + r * q
+        q = 1.0 / 720.0 + r * q
+        q = 1.0 / 120.0 + r * q
+        q = 1.0 / 24.0 + r * q
+        q = 1.0 / 6.0 + r * q
+        q = 0.5 + r * q
+        q = 1.0 + r * q
+        out[i] = 1.0 + r * q
+        scale[i] = (np.int64(k) + 1023) << 52  # the bits of the double 2^k (k >= -1022)
+    factor = scale.view(np.float64)
+    for i in range(n):
+        out[i] *= factor[i]
+
+
+@_jit
+def _log1p_unit(e, out, n):
+    """``out[:n] = log1p(e[:n])`` for 0 <= e <= 1, as 2 atanh(u) with u = e / (2 + e) <= 1/3."""
+    for i in range(n):
+        u = e[i] / (2.0 + e[i])
+        u2 = u * u
+        s = 1.0 / 37.0  # atanh(u) / u = Σ u^2k / (2k + 1); the terms after k = 18 are below 1e-19
+        for k in range(17, -1, -1):
+            s = 1.0 / (2 * k + 1) + u2 * s
+        out[i] = 2.0 * u * s
+
+
 @_jit
 def _bernoulli_logp(x, buf, ints, grad):
-    """Bernoulli-logit likelihood Σ w_i log p(y_i | b + X_i β) on centred rows."""
+    """Bernoulli-logit likelihood Σ w_i log p(y_i | b + X_i β) on centred rows, in blocks of rows.
+
+    With t = η for y = 0 and t = −η for y = 1, each row adds ``−w log(1 + exp(t))`` and its
+    residual is ``∓w sigmoid(t)``; with e = exp(−|t|) = exp(−|η|), log(1 + exp(t)) = max(t, 0) +
+    log1p(e) and sigmoid(t) is 1/(1 + e) or e/(1 + e): one exp and one log1p per row, no
+    cancellation, no branch on y.
+    """
     p, m, n, fit_intercept = ints[_P], ints[_M], ints[_ROWS], ints[_FIT_INTERCEPT]
     o_x = m + m * m + 4 * p + _N_SCALARS
     o_y = o_x + n * p
     o_w = o_y + n
     X = buf[o_x : o_x + n * p].reshape((n, p))  # a 2-D view: its loops vectorise, flat indexing did not
+    y = buf[o_y : o_y + n]
+    w = buf[o_w : o_w + n]
     beta = _location(x, buf, m)
     b = beta[p] if fit_intercept else 0.0
     grad_beta = np.zeros(m)
+    minus_abs_eta = np.empty(_BLOCK)
+    t = np.empty(_BLOCK)
+    e = np.empty(_BLOCK)
+    log1p_e = np.empty(_BLOCK)
+    resid = np.empty(_BLOCK)
     lp = 0.0
-    for i in range(n):
-        eta = b
-        for j in range(p):
-            eta += X[i, j] * beta[j]
-        # One exp and one log1p per row: with e = exp(−|η|), log(1 + exp(η)) = max(η, 0) + log1p(e),
-        # and sigmoid(η) is 1/(1 + e) or e/(1 + e) (each without cancellation).
-        e = math.exp(-abs(eta))
-        softplus = max(eta, 0.0) + math.log1p(e)
-        w = buf[o_w + i]
-        if buf[o_y + i] > 0.5:
-            lp -= w * (softplus - eta)
-            resid = w * (e if eta >= 0.0 else 1.0) / (1.0 + e)  # w (1 − sigmoid(η))
-        else:
-            lp -= w * softplus
-            resid = -w * (1.0 if eta >= 0.0 else e) / (1.0 + e)  # −w sigmoid(η)
-        for j in range(p):
-            grad_beta[j] += X[i, j] * resid
+    for start in range(0, n, _BLOCK):
+        size = min(_BLOCK, n - start)
+        for i in range(size):
+            eta = b
+            for j in range(p):
+                eta += X[start + i, j] * beta[j]
+            t[i] = eta * (1.0 - 2.0 * y[start + i])
+            minus_abs_eta[i] = -abs(eta)
+        _exp_nonpositive(minus_abs_eta, e, size)
+        _log1p_unit(e, log1p_e, size)
+        intercept_grad = 0.0
+        for i in range(size):
+            wi = w[start + i]
+            lp -= wi * (max(t[i], 0.0) + log1p_e[i])
+            sigmoid_t = (1.0 if t[i] >= 0.0 else e[i]) / (1.0 + e[i])
+            r = wi * sigmoid_t * (2.0 * y[start + i] - 1.0)  # +w σ(−η) for y = 1, −w σ(η) for y = 0
+            resid[i] = r
+            intercept_grad += r
+        for i in range(size):
+            for j in range(p):
+                grad_beta[j] += X[start + i, j] * resid[i]
         if fit_intercept:
-            grad_beta[p] += resid
+            grad_beta[p] += intercept_grad
     lp += _prior(beta, buf, ints, grad_beta)
     _pull_back(grad_beta, buf, m, grad)
     return lp
