@@ -67,20 +67,34 @@ MODELS = ["diabetes", "breast_cancer"]
 PLAIN_ROUTES = ("plain_pymc", "plain_pymc_c")
 
 
+NEW_STRUCTURE = "+new"  # suffix of a model name: the same data under another prior (see plain_fit)
+NEW_INTERCEPT_SIGMA = 100.0
+
+
 def load(model: str) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_breast_cancer, load_diabetes
 
+    model = model.removesuffix(NEW_STRUCTURE)
     loader = load_breast_cancer if model == "breast_cancer" else load_diabetes
     X, y = loader(return_X_y=True) if model == "breast_cancer" else loader(return_X_y=True, scaled=False)
     return (X - X.mean(0)) / X.std(0), y
 
 
 def plain_fit(model: str, X: np.ndarray, y: np.ndarray, draws: int, seed: int):
+    """The obvious row-wise model; ``+new``: a Laplace prior of the same sd and a N(0, 100²) intercept."""
     import pymc as pm
 
+    new = model.endswith(NEW_STRUCTURE)
+    model = model.removesuffix(NEW_STRUCTURE)
+    sigma = 1.0 if model == "breast_cancer" else 10.0
     with pm.Model(coords={"feature": np.arange(X.shape[1])}):
-        coef = pm.Normal("coef", 0.0, 1.0 if model == "breast_cancer" else 10.0, dims="feature")
-        eta = pm.Flat("intercept") + pm.math.dot(X, coef)
+        if new:
+            coef = pm.Laplace("coef", 0.0, sigma / np.sqrt(2.0), dims="feature")
+            intercept = pm.Normal("intercept", 0.0, NEW_INTERCEPT_SIGMA)
+        else:
+            coef = pm.Normal("coef", 0.0, sigma, dims="feature")
+            intercept = pm.Flat("intercept")
+        eta = intercept + pm.math.dot(X, coef)
         if model == "breast_cancer":
             pm.Bernoulli("y", logit_p=eta, observed=y)
         else:
@@ -158,6 +172,9 @@ def worker(route: str, model: str, draws: int, seed: int, cache: str) -> dict:
     else:
         sample_kwargs = use_route(route, cache)
         kw = dict(draws=draws, tune=draws, chains=4, random_state=seed, progressbar=False)
+        if model.endswith(NEW_STRUCTURE):
+            kw |= {"prior": "laplace", "intercept_prior_sigma": NEW_INTERCEPT_SIGMA}
+            model = model.removesuffix(NEW_STRUCTURE)
         if model == "breast_cancer":
             est = BayesianLogisticRegression(1.0, sample_kwargs=sample_kwargs or None, **kw)
         else:
@@ -169,7 +186,7 @@ def worker(route: str, model: str, draws: int, seed: int, cache: str) -> dict:
             est.fit(X, y)
         seconds = time.perf_counter() - t0
         idata = est.idata_
-        if model == "diabetes":
+        if model == "diabetes" and est.exact_posterior_ is not None:
             exact = est.exact_posterior_.coef_mean.tolist()
     import arviz as az
 
@@ -216,7 +233,7 @@ def measure(
 ) -> list[dict]:
     """Cold and warm runs, the routes interleaved within each repeat so that load drifts evenly."""
     results = {
-        (model, route): {"model": model, "route": route, "cold": [], "warm": []}
+        (model, route): {"model": model, "route": route, "cold": [], "warm": [], "new": []}
         for model in models
         for route in routes
         if not (route in PLAIN_ROUTES and model == "diabetes_unknown")
@@ -226,29 +243,34 @@ def measure(
             with tempfile.TemporaryDirectory(prefix="bayesreg-cold-") as cache:
                 row["cold"].append(run_worker(route, model, draws, r, cache, jax_path))
                 row["warm"].append(run_worker(route, model, draws, r, cache, jax_path))
+                # A third process, same caches: the first fit of a structure not seen before.
+                row["new"].append(run_worker(route, model + NEW_STRUCTURE, draws, r, cache, jax_path))
             times = f"cold {row['cold'][-1]['fit_s']:6.2f} s  warm {row['warm'][-1]['fit_s']:6.2f} s"
+            times += f"  new structure {row['new'][-1]['fit_s']:6.2f} s"
             print(f"  {r} {model:>16} {route:<20} {times}", file=sys.stderr, flush=True)
     return list(results.values())
 
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| model | route | cold fit (s) | warm fit (s) | cold / plain cold | warm / plain warm "
-        "| import (s) | max \\|z\\| | same draws cold→warm |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | route | cold fit (s) | warm fit (s) | new structure (s) | cold / plain cold "
+        "| warm / plain warm | new / plain new | import (s) | max \\|z\\| | same draws cold→warm |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     plain = {(r["model"]): r for r in results if r["route"] == "plain_pymc"}
     for r in results:
         cold = statistics.median(x["fit_s"] for x in r["cold"])
         warm = statistics.median(x["fit_s"] for x in r["warm"])
+        new = statistics.median(x["fit_s"] for x in r["new"])
         imports = statistics.median(x["import_s"] for x in r["warm"])
         ref = plain.get(r["model"])
         if ref is not None:
             ref_cold = statistics.median(x["fit_s"] for x in ref["cold"])
             ref_warm = statistics.median(x["fit_s"] for x in ref["warm"])
-            ratios = f"{cold / ref_cold:.2f}x | {warm / ref_warm:.2f}x"
+            ref_new = statistics.median(x["fit_s"] for x in ref["new"])
+            ratios = f"{cold / ref_cold:.2f}x | {warm / ref_warm:.2f}x | {new / ref_new:.2f}x"
         else:
-            ratios = "n/a | n/a"
+            ratios = "n/a | n/a | n/a"
         last = r["warm"][-1]
         if last["exact"] is not None:
             z = max_abs_z(last, last["exact"], None)
@@ -258,7 +280,7 @@ def table(results: list[dict]) -> str:
             z = None
         same = all(c["draws_digest"] == w["draws_digest"] for c, w in zip(r["cold"], r["warm"], strict=True))
         lines.append(
-            f"| {r['model']} | {r['route']} | {cold:.2f} | {warm:.2f} | {ratios} | {imports:.2f} "
+            f"| {r['model']} | {r['route']} | {cold:.2f} | {warm:.2f} | {new:.2f} | {ratios} | {imports:.2f} "
             f"| {'-' if z is None else f'{z:.2f}'} | {'yes' if same else 'no'} |"
         )
     return "\n".join(lines)
