@@ -435,13 +435,14 @@ EXPAND_SIG = types.int64(
 )
 
 # user_data: int64 [address of buf, its length, address of ints, their length].
-_SOURCES = {
-    "bayesreg_fixed_logp": """
-def bayesreg_fixed_logp(dim, x_, out_, logp_, user_data_):
+_UNPACK = """
     meta = numba.carray(user_data_, (4,), np.int64)
     buf = numba.carray(void_pointer(meta[0]), (meta[1],), np.float64)
     ints = numba.carray(void_pointer(meta[2]), (meta[3],), np.int64)
-    x = numba.carray(x_, (dim,))
+    x = numba.carray(x_, (dim,))"""
+_SOURCES = {
+    "bayesreg_fixed_logp": f"""
+def bayesreg_fixed_logp(dim, x_, out_, logp_, user_data_):{_UNPACK}
     out = numba.carray(out_, (dim,))
     logp = numba.carray(logp_, ())
     value = density(x, buf, ints, out)
@@ -453,12 +454,8 @@ def bayesreg_fixed_logp(dim, x_, out_, logp_, user_data_):
         return 4
     return 0
 """,
-    "bayesreg_fixed_expand": """
-def bayesreg_fixed_expand(dim, expanded, x_, out_, user_data_):
-    meta = numba.carray(user_data_, (4,), np.int64)
-    buf = numba.carray(void_pointer(meta[0]), (meta[1],), np.float64)
-    ints = numba.carray(void_pointer(meta[2]), (meta[3],), np.int64)
-    x = numba.carray(x_, (dim,))
+    "bayesreg_fixed_expand": f"""
+def bayesreg_fixed_expand(dim, expanded, x_, out_, user_data_):{_UNPACK}
     out = numba.carray(out_, (expanded,))
     expand(x, buf, ints, out)
     return 0

@@ -456,37 +456,44 @@ def _compile(model: pm.Model) -> _CachedModel:
     structure = structure_of(model)
     if structure is not None:
         return _compile_fixed(model, pieces, point_fn, structure)
-    logp, expand, n_expanded = _callbacks(model, pieces)
+    logp, expand, _ = _callbacks(model, pieces)  # its length of the expanded vector is common's
     data = {str(v.name): _frozen(v.get_value(borrow=True), v.type.dtype, v.type.ndim) for v in pieces.shared}
     names = tuple(str(v.name) for v in pieces.shared)
+    return _CachedModel(
+        **_common_fields(model, pieces, point_fn),
+        compiled_logp_func=logp,
+        compiled_expand_func=expand,
+        shared_data=data,
+        user_data=_pack(names, data),
+        data_names=names,
+    )
+
+
+def _common_fields(model: pm.Model, pieces: _Pieces, point_fn) -> dict[str, Any]:
+    """The fields of nutpie's compiled model that come from the PyMC model, whichever callbacks."""
     dims, coords = _dims_and_coords(model, pieces)
     shapes = pieces.shapes
     slices, start = [], 0
     for shape in shapes:
         slices.append(slice(start, start + prod(shape)))
         start += prod(shape)
-    return _CachedModel(
-        dims=dims,
-        reparameterized_names=[
+    return {
+        "dims": dims,
+        "reparameterized_names": [
             model.rvs_to_values[rv].name
             for rv in model.free_RVs
             if model.rvs_to_transforms.get(rv) is not None
         ],
-        _n_dim=pieces.n_dim,
-        _coords=coords,
-        _shapes={name: tuple(s) for name, s in zip(pieces.names, shapes, strict=True)},
-        compiled_logp_func=logp,
-        compiled_expand_func=expand,
-        initial_point_func=_initial_point_fn(point_fn, pieces),
-        shared_data=data,
-        shared_var_keys={},
-        user_data=_pack(names, data),
-        n_expanded=n_expanded,
-        shape_info=(pieces.names, slices, shapes),
-        logp_func=None,
-        expand_func=None,
-        data_names=names,
-    )
+        "_n_dim": pieces.n_dim,
+        "_coords": coords,
+        "_shapes": {name: tuple(s) for name, s in zip(pieces.names, shapes, strict=True)},
+        "initial_point_func": _initial_point_fn(point_fn, pieces),
+        "shared_var_keys": {},
+        "n_expanded": start,
+        "shape_info": (pieces.names, slices, shapes),
+        "logp_func": None,
+        "expand_func": None,
+    }
 
 
 def _compile_fixed(model: pm.Model, pieces: _Pieces, point_fn, structure: FixedStructure) -> _FixedModel:
@@ -495,33 +502,13 @@ def _compile_fixed(model: pm.Model, pieces: _Pieces, point_fn, structure: FixedS
     data = {
         str(d.name): _frozen(d.get_value(borrow=True), d.type.dtype, d.type.ndim) for d in model.data_vars
     }
-    dims, coords = _dims_and_coords(model, pieces)
-    shapes = pieces.shapes
-    slices, start = [], 0
-    for shape in shapes:
-        slices.append(slice(start, start + prod(shape)))
-        start += prod(shape)
-    shape_info = (pieces.names, slices, shapes)
+    common = _common_fields(model, pieces, point_fn)
     return _FixedModel(
-        dims=dims,
-        reparameterized_names=[
-            model.rvs_to_values[rv].name
-            for rv in model.free_RVs
-            if model.rvs_to_transforms.get(rv) is not None
-        ],
-        _n_dim=pieces.n_dim,
-        _coords=coords,
-        _shapes={name: tuple(s) for name, s in zip(pieces.names, shapes, strict=True)},
+        **common,
         compiled_logp_func=fixed.logp,
         compiled_expand_func=fixed.expand,
-        initial_point_func=_initial_point_fn(point_fn, pieces),
         shared_data=data,
-        shared_var_keys={},
-        n_expanded=start,
-        shape_info=shape_info,
-        logp_func=None,
-        expand_func=None,
         data_names=tuple(data),
         structure=structure,
-        **_fixed_data(structure, data, shape_info),
+        **_fixed_data(structure, data, common["shape_info"]),
     )
