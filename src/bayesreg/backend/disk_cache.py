@@ -176,6 +176,12 @@ def store_object(kind: str, key: str, obj: Any) -> None:
     """Pickle ``obj`` under ``kind`` and ``key``, atomically (a reader sees all of it or nothing).
 
     Does nothing when the folder is not writable (:func:`cache_dir` has warned once).
+
+    Examples
+    --------
+    >>> store_object("example", "k", {"a": 1})    # doctest: +SKIP
+    >>> load_object("example", "k")    # doctest: +SKIP
+    {'a': 1}
     """
     path = _object_path(kind, key)
     if path is None:
