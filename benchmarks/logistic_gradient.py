@@ -8,10 +8,10 @@ measured, each size in its own subprocesses:
    environment and a threadpoolctl limit), the median over ``--gradient-repeats`` timings of a loop
    of calls (each loop about 0.3 s), at a draw-like point:
 
-   - ``bayesreg``: the hand-written density ``fixed_density._bernoulli_logp(x, buf, ints, grad)``
-     called directly on the buffers ``pack`` builds for the whitened model of this data (``loc`` at
-     the MAP, ``L`` the Cholesky factor of the Laplace covariance, from a few Newton steps here);
-     ``bayesreg (C callback)``: the same through the numba C callback nutpie calls (ctypes);
+   - ``bayesreg``: the hand-written density (the C function nutpie calls, from bayesreg's
+     extension ``bayesreg.backend._density``), called through ctypes on the buffers ``pack`` builds
+     for the whitened model of this data (``loc`` at the MAP, ``L`` the Cholesky factor of the
+     Laplace covariance, from a few Newton steps here);
    - ``plain nutpie``: the C callback ``nutpie.compile_pymc_model`` builds for the plain row-wise
      model (PyTensor's numba backend: the log density and gradient in one function, ``X`` a graph
      constant as in ``run.py``), called through ctypes with the model's ``user_data``: exactly the
@@ -135,7 +135,11 @@ def per_call(fn, repeats: int, target_s: float = 0.3) -> float:
 
 def c_logp(compiled) -> tuple:
     """nutpie's logp callback of ``compiled`` as a Python function of a point (through ctypes)."""
-    func = compiled.compiled_logp_func.ctypes
+    double_p = ctypes.POINTER(ctypes.c_double)
+    signature = ctypes.CFUNCTYPE(
+        ctypes.c_int64, ctypes.c_uint64, double_p, double_p, double_p, ctypes.c_void_p
+    )
+    func = signature(compiled.compiled_logp_func.address)  # a numba cfunc or bayesreg's C function
     user_data = compiled.user_data
     dim = compiled.n_dim
     grad, logp = np.empty(dim), np.empty(())
@@ -156,7 +160,6 @@ def gradient_worker(n: int, repeats: int) -> dict:
     threadpool_limits(limits=1)
     import nutpie
 
-    from bayesreg.backend.fixed_density import _bernoulli_logp
     from bayesreg.backend.model import Whitening, build_logistic_model
     from bayesreg.backend.nutpie_model import compile_nutpie_model
     from bayesreg.stats.prior_terms import CoefficientPrior
@@ -177,12 +180,8 @@ def gradient_worker(n: int, repeats: int) -> dict:
         whitening=Whitening(loc=theta, scale_tril=scale_tril),
     )
     fixed = compile_nutpie_model(model)
-    buf, ints = fixed.packed
-    grad = np.empty(P + 1)
-    bayesreg_direct = per_call(lambda: _bernoulli_logp(z, buf, ints, grad), repeats)
-    bayesreg_value = _bernoulli_logp(z, buf, ints, grad)
     bayesreg_c = c_logp(fixed)
-    code, _, _ = bayesreg_c(z)
+    code, bayesreg_value, _ = bayesreg_c(z)
     assert code == 0, f"bayesreg's callback returned {code}"
     bayesreg_callback = per_call(lambda: bayesreg_c(z), repeats)
 
@@ -214,8 +213,7 @@ def gradient_worker(n: int, repeats: int) -> dict:
     assert np.isfinite(bayesreg_value) and np.isfinite(plain_value)
     return {
         "n": n,
-        "bayesreg_ms": 1e3 * bayesreg_direct,
-        "bayesreg_callback_ms": 1e3 * bayesreg_callback,
+        "bayesreg_ms": 1e3 * bayesreg_callback,
         "plain_ms": 1e3 * plain,
         "floor_ms": 1e3 * floor,
         "exp_log1p_ms": 1e3 * transcendental,
@@ -371,16 +369,16 @@ def tables(results: list[dict]) -> str:
     lines = [
         "Per-gradient cost (one thread; ms, and × the floor of two passes over X):",
         "",
-        "| size | bayesreg `_bernoulli_logp` | bayesreg (C callback) | plain nutpie (C callback) "
+        "| size | bayesreg (C callback) | plain nutpie (C callback) "
         "| floor: X @ β + Xᵀ r | exp+log1p alone | plain / bayesreg |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|",
     ]
     for r in results:
         g = r["gradient"]
         f = g["floor_ms"]
         cells = [
             f"{g[k]:.3f} ms ({g[k] / f:.2f}×)"
-            for k in ("bayesreg_ms", "bayesreg_callback_ms", "plain_ms", "floor_ms", "exp_log1p_ms")
+            for k in ("bayesreg_ms", "plain_ms", "floor_ms", "exp_log1p_ms")
         ]
         lines.append(f"| {r['size']} | {' | '.join(cells)} | {g['plain_ms'] / g['bayesreg_ms']:.1f}× |")
     lines += [

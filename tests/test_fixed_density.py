@@ -38,7 +38,8 @@ import pytest
 from pytensor.compile.mode import Mode
 
 from bayesreg.backend import nutpie_model
-from bayesreg.backend.fixed_density import pack, python_density, structure_of
+from bayesreg.backend.fixed_density import fixed_objective, pack, python_density, structure_of
+from bayesreg.backend.inference import _CompiledObjective
 from bayesreg.backend.model import Whitening, build_linear_model, build_logistic_model
 from bayesreg.stats.conjugate import sufficient_stats
 from bayesreg.stats.prior_terms import (
@@ -242,8 +243,10 @@ def test_an_intercept_prior_without_an_intercept_is_ignored(family):
 
 
 def test_models_the_densities_do_not_cover_carry_no_mark():
-    assert structure_of(linear_model("normal", True, True, "halfnormal", whiten=False)) is None
-    assert structure_of(logistic_model("normal", True, True, False, whiten=False)) is None
+    # Unwhitened models are marked for the MAP's objective only: nutpie samples them on callbacks
+    # derived from the graph (their free variables are coef and intercept_centered, not z).
+    assert not structure_of(linear_model("normal", True, True, "halfnormal", whiten=False)).whitened
+    assert not structure_of(logistic_model("normal", True, True, False, whiten=False)).whitened
     hierarchical = linear_model(
         "normal", True, False, "halfnormal", prior_sigma_prior=2.0, initial_prior_sigma=1.0
     )
@@ -301,9 +304,8 @@ def test_the_vectorised_exp_and_log1p_are_within_two_ulp_of_numpys():
             [0.0, -0.0, -1e-300, -0.5 * np.log(2.0), -708.0],
         ]
     )
-    e, log1p_e = np.empty_like(x), np.empty_like(x)
-    _exp_nonpositive(x, e, x.size)
-    _log1p_unit(e, log1p_e, x.size)
+    e = _exp_nonpositive(x)
+    log1p_e = _log1p_unit(e)
     eps = np.finfo(float).eps
     assert np.max(np.abs(e - np.exp(x)) / np.exp(x)) < 2 * eps
     expected = np.log1p(e)
@@ -312,10 +314,81 @@ def test_the_vectorised_exp_and_log1p_are_within_two_ulp_of_numpys():
     assert np.all(log1p_e[~nonzero] == 0.0)
     # Below -708 the exp stops at exp(-708) < 1e-307: an absolute error no sum can see.
     far = np.array([-709.0, -745.0, -1e6])
-    _exp_nonpositive(far, e, 3)
-    assert np.all(e[:3] <= np.exp(-708.0) * (1.0 + 2 * eps)) and np.all(e[:3] > 0.0)
+    e_far = _exp_nonpositive(far)
+    assert np.all(e_far <= np.exp(-708.0) * (1.0 + 2 * eps)) and np.all(e_far > 0.0)
 
 
 def test_the_bernoulli_density_is_the_same_in_blocks_of_rows():
     """More rows than one block (256), and a last partial block: the sums still equal PyMC's."""
     check_random_points(logistic_model("normal", True, False, True, n_rows=600))
+
+
+# --- the MAP's objective on the same C density ---------------------------------------------------
+
+HESS_RTOL = 1e-9
+
+
+def check_map_objective(model: pm.Model, exclude_terms: tuple[str, ...] = (), seed: int = 0) -> None:
+    """The C objective's log density (no Jacobian), gradient, Hessian and outputs equal PyTensor's.
+
+    The reference is the objective find_map compiles when no C one covers a model: PyTensor's
+    derivatives of ``model.logp(jacobian=False)`` (its Hessian by automatic differentiation too).
+    """
+    structure = structure_of(model)
+    outputs = ["coef"] + (["intercept"] if structure.fit_intercept else [])
+    if structure.family == "gaussian" and structure.noise != "known":
+        outputs.append("noise_sigma")
+    fixed = fixed_objective(model, outputs, exclude_terms)
+    assert fixed is not None
+    reference = _CompiledObjective(model, outputs, exclude_terms).bind(model)
+    excess = PYMC_LOG_2_EXCESS if structure.noise in PYMC_LOG_2_NOISES else 0.0
+    assert fixed.slices() == reference.slices()
+    rng = np.random.default_rng(2000 + seed)
+    for _ in range(N_POINTS):
+        x = rng.normal(size=sum(s.stop - s.start for s in reference.slices().values()))
+        logp, grad, hess = fixed(x)
+        expected_logp, expected_grad, expected_hess = reference(x)
+        np.testing.assert_allclose(logp, expected_logp - excess, rtol=LOGP_RTOL)
+        np.testing.assert_allclose(
+            grad, expected_grad, rtol=0, atol=GRAD_RTOL * np.max(np.abs(expected_grad))
+        )
+        np.testing.assert_allclose(
+            hess, expected_hess, rtol=0, atol=HESS_RTOL * np.max(np.abs(expected_hess))
+        )
+        for value, expected in zip(fixed.report(x), reference.report(x), strict=True):
+            assert np.shape(value) == np.shape(expected)
+            np.testing.assert_allclose(value, expected, rtol=EXPAND_RTOL)
+
+
+@pytest.mark.parametrize("noise", NOISES)
+@pytest.mark.parametrize(("fit_intercept", "with_intercept_prior"), INTERCEPTS, ids=INTERCEPT_IDS)
+@pytest.mark.parametrize("kind", COEFFICIENT_PRIORS)
+def test_gaussian_map_objective_equals_pytensors(kind, fit_intercept, with_intercept_prior, noise):
+    model = linear_model(kind, fit_intercept, with_intercept_prior, noise, whiten=False)
+    check_map_objective(model)
+    if kind in ("laplace", "elasticnet"):  # find_map_l1 leaves the L1 term out
+        check_map_objective(model, exclude_terms=("coef_prior_l1",))
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(("fit_intercept", "with_intercept_prior"), INTERCEPTS, ids=INTERCEPT_IDS)
+@pytest.mark.parametrize("kind", COEFFICIENT_PRIORS)
+def test_bernoulli_map_objective_equals_pytensors(kind, fit_intercept, with_intercept_prior, weighted):
+    # 600 rows: more than one block of the C loops, and a last partial one.
+    model = logistic_model(kind, fit_intercept, with_intercept_prior, weighted, whiten=False, n_rows=600)
+    check_map_objective(model)
+    if kind in ("laplace", "elasticnet"):
+        check_map_objective(model, exclude_terms=("coef_prior_l1",))
+
+
+def test_the_map_objective_is_only_for_the_models_it_covers():
+    whitened = linear_model("normal", True, False, "halfnormal")
+    hierarchical = linear_model(
+        "normal", True, False, "halfnormal", whiten=False, prior_sigma_prior=2.0, initial_prior_sigma=1.0
+    )
+    unwhitened = logistic_model("laplace", True, False, False, whiten=False)
+    assert fixed_objective(whitened, ["coef"]) is None
+    assert fixed_objective(hierarchical, ["coef"]) is None
+    assert fixed_objective(unwhitened, ["coef", "y"]) is None  # an output it does not compute
+    assert fixed_objective(unwhitened, ["coef"], exclude_terms=("coef_prior_smooth",)) is None
+    assert fixed_objective(unwhitened, ["coef", "intercept"], exclude_terms=("coef_prior_l1",)) is not None

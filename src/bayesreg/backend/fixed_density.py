@@ -1,9 +1,11 @@
-"""Hand-written log densities of bayesreg's two commonest sampled models, compiled once per machine.
+"""Hand-written log densities of bayesreg's two commonest sampled models, compiled at install.
 
 nutpie needs the model's log density and gradient as a C callback. Derived from the PyMC graph
-(:mod:`bayesreg.backend.nutpie_model`) that callback costs numba 10-30 s of compilation for every
-new model structure (issue 14): a first fit waited on the compiler far longer than it sampled.
-The two structures most fits use are small enough to write once by hand:
+(:mod:`bayesreg.backend.nutpie_model`), numba compiles that callback for every new model structure
+(10-30 s; issue 14), and even written once by hand and cached on disk by numba, a machine's first
+fit still compiled it (about 3 s) and every process spent 0.4 s loading it. The two structures most
+fits use are written here in C instead (``_density.c``, built into ``bayesreg.backend._density``
+when bayesreg is installed), so that no fit waits on a compiler:
 
 - the Gaussian linear model on sufficient statistics (:func:`bayesreg.backend.model.build_linear_model`),
   with a known noise sd or a free one under any of its five priors;
@@ -12,51 +14,59 @@ The two structures most fits use are small enough to write once by hand:
 
 each with a normal, Laplace, elastic-net or flat coefficient prior (one form covers all four:
 ``c - Σ l1|β - μ| - ½ Σ l2 (β - μ)²``), a flat or normal intercept, in the whitened coordinates
-``β = loc + L z`` the sampler uses. The code below is generic in the sizes and reads every number
-from the model's own ``pm.Data`` containers, so one compilation per family (about 3 s, then loaded
-from numba's disk cache in 0.2 s; :mod:`bayesreg.backend.disk_cache`) serves every data set, prior
-and size. The loops may be reassociated (``fastmath`` ``reassoc``/``contract``: 2-4 times faster
-once vectorised), so sums can differ from a strictly ordered sum in the last bits; on one machine
-the same seed still draws the same.
+``β = loc + L z`` the sampler uses. The C is generic in the sizes and reads every number from the
+buffer :func:`pack` fills from the model's own ``pm.Data`` containers, so one build serves every
+data set, prior and size. Its sums over rows and features may be reassociated (``omp simd``) to
+vectorise, so they can differ from a strictly ordered sum in the last bits; on one machine the
+same seed still draws the same.
 
 The PyMC model stays the definition: a builder marks a model this module can stand in for
 (:class:`bayesreg.backend.model.FixedStructure`), and ``tests/test_fixed_density.py`` checks the
-log density, gradient and stored variables against PyMC's own on every combination of options
-(to 1e-10 relative). Any model without the mark (hierarchical scales, Poisson, counts, several
-classes, unwhitened fallbacks) takes the derived callbacks. A route never depends on what is cached,
-so a seed draws the same in every process.
+log density, gradient and stored variables of the C functions against PyMC's own on every
+combination of options (to 1e-10 relative). Any model without the mark (hierarchical scales,
+Poisson, counts, several classes, unwhitened fallbacks) takes the derived callbacks. A route never
+depends on what is cached, so a seed draws the same in every process.
 """
 
 from __future__ import annotations
 
-import hashlib
-import inspect
+import ctypes
 import math
-import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-import numba
 import numpy as np
 import pymc as pm
-from numba.core import cgutils, types
-from numba.extending import intrinsic
 
-from bayesreg.backend.disk_cache import _library_versions, cache_dir, generated
-from bayesreg.backend.model import FixedStructure
+from bayesreg.backend import _density  # type: ignore[attr-defined]  # the C extension
+from bayesreg.backend.model import FEATURE_DIM, FixedStructure
 
-__all__ = ["FixedCallbacks", "callbacks", "pack", "python_density", "structure_of"]
+__all__ = [
+    "Callback",
+    "FixedCallbacks",
+    "FixedObjective",
+    "callbacks",
+    "fixed_objective",
+    "pack",
+    "python_density",
+    "structure_of",
+]
 
-# Integer codes shared by the packer and the densities.
+# Integer codes shared by the packer and the densities (the enums of _density.c).
 _GAUSSIAN, _BERNOULLI = 0, 1
 _NOISE_CODES = {"known": 0, "halfnormal": 1, "halfcauchy": 2, "halfstudentt": 3, "exponential": 4, "flat": 5}
 _LOG_2PI = math.log(2.0 * math.pi)
 
 # ints layout: the header, then the permutation of the expanded vector.
 _FAMILY, _P, _M, _ROWS, _FIT_INTERCEPT, _NOISE, _INTERCEPT_PRIOR, _N_EXPANDED, _HEADER = range(9)
-# buf layout: loc (m), L (m*m), prior mean, l1, l2, x_mean (p each), then six scalars, then the family's data.
-_CONST, _INT_MU, _INT_SD, _NOISE_VALUE, _NOISE_NU, _Y_MEAN = range(6)
-_N_SCALARS = 6
+# buf layout: loc (m), L (m*m), prior mean, l1, l2, x_mean (p each), then the scalars, then the family's data.
+_CONST, _INT_MU, _INT_SD, _NOISE_VALUE, _NOISE_CONST, _NOISE_NU, _Y_MEAN = range(7)
+_N_SCALARS = 7
+if _density.N_SCALARS != _N_SCALARS:  # an extension built from another version of _density.c
+    raise ImportError(
+        f"bayesreg.backend._density was built from another version of _density.c ({_density.N_SCALARS} "
+        f"scalars, this module packs {_N_SCALARS}); reinstall bayesreg (pip install -e .) to rebuild it."
+    )
 
 
 def structure_of(model: pm.Model) -> FixedStructure | None:
@@ -69,268 +79,6 @@ def structure_of(model: pm.Model) -> FixedStructure | None:
     True
     """
     return getattr(model, "bayesreg_fixed_structure", None)
-
-
-# --- the densities (numba compiles them on a cache miss only) ----------------------------------
-
-_jit = numba.njit(error_model="numpy", fastmath={"reassoc", "contract"})
-
-
-@_jit
-def _location(x, buf, m):
-    """β = loc + L z."""
-    L = buf[m : m + m * m].reshape((m, m))
-    beta = np.empty(m)
-    for i in range(m):
-        acc = buf[i]
-        for j in range(m):
-            acc += L[i, j] * x[j]
-        beta[i] = acc
-    return beta
-
-
-@_jit
-def _prior(beta, buf, ints, grad_beta):
-    """Coefficient and intercept priors at β: their log density, their gradient added to ``grad_beta``."""
-    p, m = ints[_P], ints[_M]
-    o_mean = m + m * m
-    o_l1, o_l2, o_xm = o_mean + p, o_mean + 2 * p, o_mean + 3 * p
-    o_s = o_mean + 4 * p
-    lp = buf[o_s + _CONST]
-    for j in range(p):
-        d = beta[j] - buf[o_mean + j]
-        l1, l2 = buf[o_l1 + j], buf[o_l2 + j]
-        sign = 1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)
-        lp -= l1 * abs(d) + 0.5 * l2 * d * d
-        grad_beta[j] -= l1 * sign + l2 * d
-    if ints[_INTERCEPT_PRIOR]:
-        intercept = beta[p]
-        for j in range(p):
-            intercept -= buf[o_xm + j] * beta[j]
-        mu, sd = buf[o_s + _INT_MU], buf[o_s + _INT_SD]
-        u = (intercept - mu) / sd
-        lp -= 0.5 * u * u + math.log(sd) + 0.5 * _LOG_2PI
-        d_intercept = -u / sd
-        grad_beta[p] += d_intercept
-        for j in range(p):
-            grad_beta[j] -= d_intercept * buf[o_xm + j]
-    return lp
-
-
-@_jit
-def _noise_prior(code, sigma, scale, nu):
-    """Log density of the noise sd's prior at ``sigma`` and its derivative in log sigma."""
-    if code == 1:  # HalfNormal(scale)
-        r = sigma / scale
-        return 0.5 * math.log(2.0 / math.pi) - math.log(scale) - 0.5 * r * r, -r * r
-    if code == 2:  # HalfCauchy(scale)
-        r2 = (sigma / scale) ** 2
-        return math.log(2.0 / math.pi) - math.log(scale) - math.log1p(r2), -2.0 * r2 / (1.0 + r2)
-    if code == 3:  # HalfStudentT(nu, scale)
-        t = (sigma / scale) ** 2 / nu
-        const = math.log(2.0) + math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu)
-        lp = const - 0.5 * math.log(nu * math.pi) - math.log(scale) - 0.5 * (nu + 1.0) * math.log1p(t)
-        return lp, -(nu + 1.0) * t / (1.0 + t)
-    if code == 4:  # Exponential with mean ``scale``
-        return -math.log(scale) - sigma / scale, -sigma / scale
-    return 0.0, 0.0  # HalfFlat
-
-
-@_jit
-def _pull_back(grad_beta, buf, m, grad):
-    """grad_z = Lᵀ grad_β."""
-    L = buf[m : m + m * m].reshape((m, m))
-    for j in range(m):
-        grad[j] = 0.0
-    for i in range(m):
-        for j in range(m):
-            grad[j] += L[i, j] * grad_beta[i]
-
-
-@_jit
-def _gaussian_logp(x, buf, ints, grad):
-    """Gaussian likelihood on sufficient statistics: ‖qty − R β‖² + n (ȳ − b)², as the builder writes it."""
-    p, m, k, fit_intercept, noise = ints[_P], ints[_M], ints[_ROWS], ints[_FIT_INTERCEPT], ints[_NOISE]
-    o_s = m + m * m + 4 * p
-    o_r = o_s + _N_SCALARS
-    o_q = o_r + k * p
-    n = buf[o_q + k]
-    R = buf[o_r : o_r + k * p].reshape((k, p))
-    beta = _location(x, buf, m)
-    b = beta[p] if fit_intercept else 0.0
-    resid = np.empty(k)
-    rss = 0.0
-    for r in range(k):
-        acc = buf[o_q + r]
-        for j in range(p):
-            acc -= R[r, j] * beta[j]
-        resid[r] = acc
-        rss += acc * acc
-    y_gap = buf[o_s + _Y_MEAN] - b
-    rss += n * y_gap * y_gap
-    if noise == 0:
-        sigma = buf[o_s + _NOISE_VALUE]
-        log_sigma = math.log(sigma)
-    else:
-        log_sigma = x[m]
-        sigma = math.exp(log_sigma)
-    precision = 1.0 / (sigma * sigma)
-    grad_beta = np.zeros(m)
-    for j in range(p):
-        acc = 0.0
-        for r in range(k):
-            acc += R[r, j] * resid[r]
-        grad_beta[j] = acc * precision
-    if fit_intercept:
-        grad_beta[p] = n * y_gap * precision
-    lp = -n * log_sigma - 0.5 * n * _LOG_2PI - 0.5 * rss * precision
-    lp += _prior(beta, buf, ints, grad_beta)
-    _pull_back(grad_beta, buf, m, grad)
-    if noise != 0:
-        prior_lp, prior_grad = _noise_prior(noise, sigma, buf[o_s + _NOISE_VALUE], buf[o_s + _NOISE_NU])
-        lp += prior_lp + log_sigma  # log sigma: the Jacobian of the log transform
-        grad[m] = -n + rss * precision + prior_grad + 1.0
-    return lp
-
-
-# exp and log1p written so that LLVM vectorises them: numba calls libm once per value (about 20 ns
-# each, half of a 10⁵-row gradient; numba has no vector maths library here), these take 1-2 ns.
-# Both are checked against numpy to within 2 ulp in tests/test_fixed_density.py.
-_LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two, so that k·ln 2 is exact for |k| < 2^20
-_LN2_LO = 1.90821492927058770002e-10
-_INV_LN2 = 1.44269504088896338700e00
-_BLOCK = 256  # rows per block: the block's η, exp and log1p stay in the L1 cache
-
-
-@_jit
-def _exp_nonpositive(x, out, n):
-    """``out[:n] = exp(x[:n])`` for x <= 0 (values below -708 give exp(-708), under 1e-307)."""
-    scale = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        xi = max(x[i], -708.0)
-        k = math.floor(xi * _INV_LN2 + 0.5)
-        r = (xi - k * _LN2_HI) - k * _LN2_LO  # |r| <= ln 2 / 2
-        # Taylor series of exp(r) to r^13 / 13!: the remainder is below 1e-17 on |r| <= 0.35.
-        q = 1.0 / 479001600.0
-        q = 1.0 / 39916800.0 + r * q
-        q = 1.0 / 3628800.0 + r * q
-        q = 1.0 / 362880.0 + r * q
-        q = 1.0 / 40320.0 + r * q
-        q = 1.0 / 5040.0 + r * q
-        q = 1.0 / 720.0 + r * q
-        q = 1.0 / 120.0 + r * q
-        q = 1.0 / 24.0 + r * q
-        q = 1.0 / 6.0 + r * q
-        q = 0.5 + r * q
-        q = 1.0 + r * q
-        out[i] = 1.0 + r * q
-        scale[i] = (np.int64(k) + 1023) << 52  # the bits of the double 2^k (k >= -1022)
-    factor = scale.view(np.float64)
-    for i in range(n):
-        out[i] *= factor[i]
-
-
-@_jit
-def _log1p_unit(e, out, n):
-    """``out[:n] = log1p(e[:n])`` for 0 <= e <= 1, as 2 atanh(u) with u = e / (2 + e) <= 1/3."""
-    for i in range(n):
-        u = e[i] / (2.0 + e[i])
-        u2 = u * u
-        s = 1.0 / 37.0  # atanh(u) / u = Σ u^2k / (2k + 1); the terms after k = 18 are below 1e-19
-        for k in range(17, -1, -1):
-            s = 1.0 / (2 * k + 1) + u2 * s
-        out[i] = 2.0 * u * s
-
-
-@_jit
-def _bernoulli_logp(x, buf, ints, grad):
-    """Bernoulli-logit likelihood Σ w_i log p(y_i | b + X_i β) on centred rows, in blocks of rows.
-
-    With t = η for y = 0 and t = −η for y = 1, each row adds ``−w log(1 + exp(t))`` and its
-    residual is ``∓w sigmoid(t)``; with e = exp(−|t|) = exp(−|η|), log(1 + exp(t)) = max(t, 0) +
-    log1p(e) and sigmoid(t) is 1/(1 + e) or e/(1 + e): one exp and one log1p per row, no
-    cancellation, no branch on y.
-    """
-    p, m, n, fit_intercept = ints[_P], ints[_M], ints[_ROWS], ints[_FIT_INTERCEPT]
-    o_x = m + m * m + 4 * p + _N_SCALARS
-    o_y = o_x + n * p
-    o_w = o_y + n
-    X = buf[o_x : o_x + n * p].reshape((n, p))  # a 2-D view: its loops vectorise, flat indexing did not
-    y = buf[o_y : o_y + n]
-    w = buf[o_w : o_w + n]
-    beta = _location(x, buf, m)
-    b = beta[p] if fit_intercept else 0.0
-    grad_beta = np.zeros(m)
-    minus_abs_eta = np.empty(_BLOCK)
-    t = np.empty(_BLOCK)
-    e = np.empty(_BLOCK)
-    log1p_e = np.empty(_BLOCK)
-    resid = np.empty(_BLOCK)
-    lp = 0.0
-    for start in range(0, n, _BLOCK):
-        size = min(_BLOCK, n - start)
-        for i in range(size):
-            eta = b
-            for j in range(p):
-                eta += X[start + i, j] * beta[j]
-            t[i] = eta * (1.0 - 2.0 * y[start + i])
-            minus_abs_eta[i] = -abs(eta)
-        _exp_nonpositive(minus_abs_eta, e, size)
-        _log1p_unit(e, log1p_e, size)
-        intercept_grad = 0.0
-        for i in range(size):
-            wi = w[start + i]
-            lp -= wi * (max(t[i], 0.0) + log1p_e[i])
-            sigmoid_t = (1.0 if t[i] >= 0.0 else e[i]) / (1.0 + e[i])
-            r = wi * sigmoid_t * (2.0 * y[start + i] - 1.0)  # +w σ(−η) for y = 1, −w σ(η) for y = 0
-            resid[i] = r
-            intercept_grad += r
-        for i in range(size):
-            for j in range(p):
-                grad_beta[j] += X[start + i, j] * resid[i]
-        if fit_intercept:
-            grad_beta[p] += intercept_grad
-    lp += _prior(beta, buf, ints, grad_beta)
-    _pull_back(grad_beta, buf, m, grad)
-    return lp
-
-
-def _logp(x, buf, ints, grad):
-    """The density of the family in ``ints`` (plain Python dispatch, for :func:`python_density`)."""
-    if ints[_FAMILY] == _GAUSSIAN:
-        return _gaussian_logp(x, buf, ints, grad)
-    return _bernoulli_logp(x, buf, ints, grad)
-
-
-@_jit
-def _expand(x, buf, ints, out):
-    """Every stored variable at ``x``, in nutpie's order (the permutation after the ints' header).
-
-    The canonical order is z, [log noise sd, noise sd], coef, [intercept_centered, intercept].
-    """
-    p, m, fit_intercept, noise = ints[_P], ints[_M], ints[_FIT_INTERCEPT], ints[_NOISE]
-    o_xm = m + m * m + 3 * p
-    beta = _location(x, buf, m)
-    canonical = np.empty(ints[_N_EXPANDED])
-    k = 0
-    for j in range(m):
-        canonical[k] = x[j]
-        k += 1
-    if ints[_FAMILY] == _GAUSSIAN and noise != 0:
-        canonical[k] = x[m]
-        canonical[k + 1] = math.exp(x[m])
-        k += 2
-    for j in range(p):
-        canonical[k] = beta[j]
-        k += 1
-    if fit_intercept:
-        intercept = beta[p]
-        for j in range(p):
-            intercept -= buf[o_xm + j] * beta[j]
-        canonical[k] = beta[p]
-        canonical[k + 1] = intercept
-    for i in range(ints[_N_EXPANDED]):
-        out[i] = canonical[ints[_HEADER + i]]
 
 
 # --- packing a model's data ---------------------------------------------------------------------
@@ -372,6 +120,20 @@ def _prior_arrays(structure: FixedStructure, values: dict[str, np.ndarray], p: i
     return mean, l1, l2, float(values["prior_log_normaliser"])
 
 
+def _noise_constant(noise: str, scale: float, nu: float) -> float:
+    """The part of the noise sd prior's log density that does not depend on the sd."""
+    if noise == "halfnormal":
+        return 0.5 * math.log(2.0 / math.pi) - math.log(scale)
+    if noise == "halfcauchy":
+        return math.log(2.0 / math.pi) - math.log(scale)
+    if noise == "halfstudentt":
+        log_gammas = math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu)
+        return math.log(2.0) + log_gammas - 0.5 * math.log(nu * math.pi) - math.log(scale)
+    if noise == "exponential":  # mean ``scale``
+        return -math.log(scale)
+    return 0.0  # known, or HalfFlat
+
+
 def pack(
     structure: FixedStructure, values: dict[str, np.ndarray], names: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -383,13 +145,13 @@ def pack(
     Examples
     --------
     >>> import numpy as np
-    >>> from bayesreg.backend.model import FixedStructure
+    >>> from bayesreg.backend.model import FEATURE_DIM, FixedStructure
     >>> values = {"whitening_loc": np.zeros(2), "whitening_scale_tril": np.eye(2),
     ...           "prior_mean": np.zeros(2), "prior_sigma": np.ones(2),
     ...           "X_centered": np.ones((3, 2)), "y_observed": np.array([0, 1, 1])}
     >>> buf, ints = pack(FixedStructure("bernoulli", "normal", fit_intercept=False), values, ["coef", "z"])
     >>> buf.size, ints[-4:].tolist()    # coef is stored first, then z
-    (32, [2, 3, 0, 1])
+    (33, [2, 3, 0, 1])
     """
     loc = np.asarray(values["whitening_loc"], dtype=float)
     scale_tril = np.asarray(values["whitening_scale_tril"], dtype=float)
@@ -409,6 +171,7 @@ def pack(
             scalars[_NOISE_VALUE] = values["noise_prior_sigma"]
         if structure.noise == "halfstudentt":
             scalars[_NOISE_NU] = values["noise_prior_nu"]
+        scalars[_NOISE_CONST] = _noise_constant(structure.noise, scalars[_NOISE_VALUE], scalars[_NOISE_NU])
         scalars[_Y_MEAN] = values["y_mean"]
         r_factor = np.asarray(values["r_factor"], dtype=float)
         rows = r_factor.shape[0]
@@ -432,92 +195,24 @@ def pack(
     return np.ascontiguousarray(buf), np.ascontiguousarray(ints)
 
 
-# --- the C callbacks ---------------------------------------------------------------------------
+# --- the C functions ----------------------------------------------------------------------------
 
 
-@intrinsic
-def void_pointer(typingctx, address):
-    """The integer ``address`` as a ``void*`` (numba has no cast for it)."""
+class Callback(NamedTuple):
+    """A C function nutpie calls by its address (what it reads of a numba ``cfunc``)."""
 
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], cgutils.voidptr_t)
-
-    return types.voidptr(address), codegen
+    address: int
 
 
-LOGP_SIG = types.int64(
-    types.uint64,
-    types.CPointer(types.double),
-    types.CPointer(types.double),
-    types.CPointer(types.double),
-    types.voidptr,
-)
-EXPAND_SIG = types.int64(
-    types.uint64, types.uint64, types.CPointer(types.double), types.CPointer(types.double), types.voidptr
-)
+class FixedCallbacks(NamedTuple):
+    """One family's logp callback and the shared expand callback."""
 
-# user_data: int64 [address of buf, its length, address of ints, their length].
-_UNPACK = """
-    meta = numba.carray(user_data_, (4,), np.int64)
-    buf = numba.carray(void_pointer(meta[0]), (meta[1],), np.float64)
-    ints = numba.carray(void_pointer(meta[2]), (meta[3],), np.int64)
-    x = numba.carray(x_, (dim,))"""
-_SOURCES = {
-    "bayesreg_fixed_logp": f"""
-def bayesreg_fixed_logp(dim, x_, out_, logp_, user_data_):{_UNPACK}
-    out = numba.carray(out_, (dim,))
-    logp = numba.carray(logp_, ())
-    value = density(x, buf, ints, out)
-    logp[()] = value
-    for i in range(dim):
-        if not np.isfinite(out[i]):
-            return 3
-    if not np.isfinite(value):
-        return 4
-    return 0
-""",
-    "bayesreg_fixed_expand": f"""
-def bayesreg_fixed_expand(dim, expanded, x_, out_, user_data_):{_UNPACK}
-    out = numba.carray(out_, (expanded,))
-    expand(x, buf, ints, out)
-    return 0
-""",
-}
-
-
-class FixedCallbacks:
-    """One family's compiled logp callback and the shared expand callback (numba cfuncs)."""
-
-    def __init__(self, logp: Any, expand: Any):
-        self.logp, self.expand = logp, expand
-
-
-_DENSITIES = {"gaussian": _gaussian_logp, "bernoulli": _bernoulli_logp}
-_compiled: dict[str, Any] = {}
-
-
-def _key() -> str:
-    """A hash of the module's source and the compiling libraries: editing either orphans the entry."""
-    source = inspect.getsource(sys.modules[__name__])
-    return hashlib.sha256(f"{_library_versions()}\n{source}".encode()).hexdigest()
-
-
-def _cfunc(name: str, signature: Any, env: dict[str, Any]) -> Any:
-    """Callback ``name`` (one of ``_SOURCES``), loaded from the disk cache or compiled and stored."""
-    if name not in _compiled:
-        key = f"{_key()}-{name}" if cache_dir() is not None else None
-        source = _SOURCES[name.split(":")[0]]
-        func, cache = generated(source, name.split(":")[0], env, key)
-        try:
-            _compiled[name] = numba.cfunc(signature, cache=cache)(func)
-        except OSError:  # the cache could not be written after all (full disk, a race)
-            func, _ = generated(source, name.split(":")[0], env, None)
-            _compiled[name] = numba.cfunc(signature)(func)
-    return _compiled[name]
+    logp: Callback
+    expand: Callback
 
 
 def callbacks(family: str) -> FixedCallbacks:
-    """The C callbacks of ``family``: compiled once per machine (about 3 s), then loaded (0.2 s).
+    """The C callbacks of ``family`` (``"gaussian"`` or ``"bernoulli"``), built when bayesreg was installed.
 
     Examples
     --------
@@ -525,18 +220,45 @@ def callbacks(family: str) -> FixedCallbacks:
     >>> fixed.logp.address > 0, fixed.expand.address > 0
     (True, True)
     """
-    env = {"numba": numba, "np": np, "void_pointer": void_pointer, "expand": _expand}
-    logp = _cfunc(f"bayesreg_fixed_logp:{family}", LOGP_SIG, env | {"density": _DENSITIES[family]})
-    return FixedCallbacks(logp, _cfunc("bayesreg_fixed_expand", EXPAND_SIG, env))
+    logp = {"gaussian": _density.logp_gaussian, "bernoulli": _density.logp_bernoulli}[family]
+    return FixedCallbacks(Callback(logp), Callback(_density.expand))
+
+
+# ctypes views of the same functions, for python_density, the tests and the benchmarks.
+_LOGP = ctypes.CFUNCTYPE(
+    ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p
+)
+_EXPAND = ctypes.CFUNCTYPE(
+    ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p
+)
+_ELEMENTWISE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
+_NO_MEMORY = 5
+
+
+def _elementwise(name: str):
+    function = _ELEMENTWISE(getattr(_density, name))
+
+    def apply(x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=float)
+        out = np.empty_like(x)
+        function(x.ctypes.data, out.ctypes.data, x.size)
+        return out
+
+    return apply
+
+
+# The vectorised exp (of x <= 0) and log1p (of 0 <= e <= 1) the Bernoulli density uses, alone.
+_exp_nonpositive = _elementwise("exp_nonpositive")
+_log1p_unit = _elementwise("log1p_unit")
 
 
 def python_density(structure: FixedStructure, values: dict[str, np.ndarray], names: Sequence[str]):
-    """The density and expansion as plain Python functions of a flat point (for tests and debugging).
+    """The C density and expansion as Python functions of a flat point (for tests and debugging).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from bayesreg.backend.model import FixedStructure
+    >>> from bayesreg.backend.model import FEATURE_DIM, FixedStructure
     >>> s = FixedStructure("bernoulli", "normal", fit_intercept=False)
     >>> values = {"whitening_loc": np.zeros(1), "whitening_scale_tril": np.eye(1),
     ...           "prior_mean": np.zeros(1), "prior_sigma": np.ones(1),
@@ -546,15 +268,164 @@ def python_density(structure: FixedStructure, values: dict[str, np.ndarray], nam
     >>> round(value, 6), grad.round(6).tolist()   # log(1/2) + log N(0 | 0, 1), and 1/2
     (-1.612086, [0.5])
     """
-    buf, ints = pack(structure, values, names)
+    density = _CallableDensity(*pack(structure, values, names))
+    return density.logp, density.expand
 
-    def logp(x: np.ndarray) -> tuple[float, np.ndarray]:
-        grad = np.empty_like(x)
-        return _logp(np.asarray(x, dtype=float), buf, ints, grad), grad
 
-    def expand(x: np.ndarray) -> np.ndarray:
-        out = np.empty(int(ints[_N_EXPANDED]))
-        _expand(np.asarray(x, dtype=float), buf, ints, out)
+class _CallableDensity:
+    """The C functions on one packed buffer and header (which it keeps alive: user_data points at them)."""
+
+    def __init__(self, buf: np.ndarray, ints: np.ndarray):
+        self.buf, self.ints = buf, ints
+        self.user_data = np.array([buf.ctypes.data, buf.size, ints.ctypes.data, ints.size], dtype=np.int64)
+        fixed = callbacks("gaussian" if ints[_FAMILY] == _GAUSSIAN else "bernoulli")
+        self._logp, self._expand = _LOGP(fixed.logp.address), _EXPAND(fixed.expand.address)
+
+    def logp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """The log density at ``x`` and its gradient (not finite values are returned as they are)."""
+        x = np.ascontiguousarray(x, dtype=float)
+        grad, value = np.empty_like(x), np.full(1, np.nan)
+        status = self._logp(
+            x.size, x.ctypes.data, grad.ctypes.data, value.ctypes.data, self.user_data.ctypes.data
+        )
+        if status == _NO_MEMORY:
+            raise MemoryError("the fixed density could not allocate its work space")
+        return float(value[0]), grad
+
+    def expand(self, x: np.ndarray) -> np.ndarray:
+        """Every stored variable at ``x``, in the order of the ``names`` packed."""
+        x = np.ascontiguousarray(x, dtype=float)
+        out = np.empty(int(self.ints[_N_EXPANDED]))
+        status = self._expand(x.size, out.size, x.ctypes.data, out.ctypes.data, self.user_data.ctypes.data)
+        if status == _NO_MEMORY:
+            raise MemoryError("the fixed density could not allocate its work space")
         return out
 
-    return logp, expand
+
+# --- the MAP's objective ------------------------------------------------------------------------
+
+_HESSIAN = ctypes.CFUNCTYPE(
+    ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p
+)
+_L1_TERM = "coef_prior_l1"  # the Potential find_map_l1 leaves out and handles itself
+
+
+_MAP_ORDER = ("coef", "intercept_centered", "noise_sigma_log__")  # the density's order of an unwhitened model
+
+
+class FixedObjective:
+    """The MAP's objective of an unwhitened marked model, on the C density: nothing to compile.
+
+    The log density without the Jacobian of the log transform (the MAP is the mode of the noise sd
+    as written), its gradient and Hessian, as functions of the model's value variables flattened in
+    the model's order, and the reported outputs at a point: what
+    :func:`bayesreg.backend.inference.find_map` needs of an objective. The density is packed with
+    ``loc = 0`` and ``L = I``, so its z is (coef, intercept_centered). Build it with
+    :func:`fixed_objective`, which says when a model has none.
+    """
+
+    def __init__(
+        self, model: pm.Model, structure: FixedStructure, output_vars: Sequence[str], include_l1: bool
+    ):
+        values = {d.name: d.get_value() for d in model.data_vars}
+        p = len(model.coords[FEATURE_DIM])
+        m = p + int(structure.fit_intercept)
+        values["whitening_loc"], values["whitening_scale_tril"] = np.zeros(m), np.eye(m)
+        if not include_l1 and structure.prior in ("laplace", "elasticnet"):
+            values["prior_l1_weight"] = np.zeros(p)  # the caller handles the L1 term exactly
+        self._blocks = _canonical_blocks(structure, p, m)
+        self.density = _CallableDensity(*pack(structure, values, [name for name, _ in self._blocks]))
+        self._hessian = _HESSIAN(_density.hessian)
+        self.output_vars = list(output_vars)
+        self.value_names = [v.name for v in model.value_vars]
+        sizes = {"coef": p, "intercept_centered": 1, "noise_sigma_log__": 1}
+        self.shapes = [(p,) if name == "coef" else () for name in self.value_names]
+        model_start = dict(
+            zip(self.value_names, np.cumsum([0, *(sizes[n] for n in self.value_names)]), strict=False)
+        )
+        # x_density = x[perm]: for each entry of the density's vector, its place in the model's.
+        density_order = [name for name in _MAP_ORDER if name in model_start]
+        self.perm = np.concatenate([model_start[n] + np.arange(sizes[n]) for n in density_order])
+        self.log_sigma = m if "noise_sigma_log__" in model_start else None
+        self._last_x: np.ndarray | None = None
+        self._last: tuple[float, np.ndarray, np.ndarray] = (np.nan, np.empty(0), np.empty(0))
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Log density, gradient and Hessian at ``x`` (each point evaluated once)."""
+        if self._last_x is None or not np.array_equal(x, self._last_x):
+            x_density = np.ascontiguousarray(x[self.perm], dtype=float)
+            logp, grad_density = self.density.logp(x_density)
+            hess_density = np.empty((x.size, x.size))
+            user_data = self.density.user_data.ctypes.data
+            if (
+                self._hessian(x.size, x_density.ctypes.data, hess_density.ctypes.data, user_data)
+                == _NO_MEMORY
+            ):
+                raise MemoryError("the fixed density could not allocate its work space")
+            if self.log_sigma is not None:  # the density includes the log transform's Jacobian, log sigma
+                logp -= x_density[self.log_sigma]
+                grad_density[self.log_sigma] -= 1.0
+            grad, hess = np.empty_like(grad_density), np.empty_like(hess_density)
+            grad[self.perm] = grad_density
+            hess[np.ix_(self.perm, self.perm)] = hess_density
+            self._last_x, self._last = x.copy(), (logp, grad, hess)
+        return self._last
+
+    def slices(self) -> dict[str, slice]:
+        """Where each value variable sits in the flat vector."""
+        out, start = {}, 0
+        for name, shape in zip(self.value_names, self.shapes, strict=True):
+            size = math.prod(shape)
+            out[name] = slice(start, start + size)
+            start += size
+        return out
+
+    def flatten(self, point: dict[str, Any]) -> np.ndarray:
+        """The flat vector of a point (a dict of value variables)."""
+        return np.concatenate([np.ravel(point[n]) for n in self.value_names]).astype(float)
+
+    def report(self, x: np.ndarray) -> list[np.ndarray]:
+        """The values of ``output_vars`` at ``x``."""
+        expanded = self.density.expand(x[self.perm])
+        named, start = {}, 0
+        for name, size in self._blocks:
+            named[name] = expanded[start : start + size]
+            start += size
+        return [named[name] if name == "coef" else named[name].reshape(()) for name in self.output_vars]
+
+
+def fixed_objective(
+    model: pm.Model, output_vars: Sequence[str], exclude_terms: Sequence[str] = ()
+) -> FixedObjective | None:
+    """The MAP's objective of ``model`` on the C density, or None if the model is not one it covers.
+
+    Covered: an unwhitened model a builder marked, whose value variables are coef,
+    [intercept_centered] and [noise_sigma_log__], reporting any of the stored variables, and leaving
+    out nothing or the L1 term (``coef_prior_l1``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesreg.backend.model import build_logistic_model
+    >>> from bayesreg.stats.prior_terms import CoefficientPrior
+    >>> prior = CoefficientPrior("normal", sigma=np.ones(1), mean=np.zeros(1))
+    >>> model = build_logistic_model(np.ones((1, 1)), np.ones(1), feature_names=["x"], prior=prior,
+    ...                              fit_intercept=False)
+    >>> logp, grad, hess = fixed_objective(model, ["coef"])(np.zeros(1))
+    >>> round(logp, 6), grad.tolist(), hess.tolist()  # log(1/2) + log N(0 | 0, 1); 1/2; -1/4 - 1
+    (-1.612086, [0.5], [[-1.25]])
+    """
+    structure = structure_of(model)
+    if structure is None or structure.whitened or set(exclude_terms) - {_L1_TERM}:
+        return None
+    expected = ["coef"]
+    if structure.fit_intercept:
+        expected.append("intercept_centered")
+    if structure.family == "gaussian" and structure.noise != "known":
+        expected.append("noise_sigma_log__")
+    value_names = [v.name for v in model.value_vars]
+    p = len(model.coords.get(FEATURE_DIM, ()))
+    stored = {name for name, _ in _canonical_blocks(structure, p, p + int(structure.fit_intercept))}
+    if sorted(value_names) != sorted(expected) or not set(output_vars) <= stored:
+        return None
+    return FixedObjective(model, structure, output_vars, include_l1=_L1_TERM not in exclude_terms)

@@ -2,7 +2,8 @@
 
 ``pymc.find_MAP`` stops at the optimizer's default tolerances (about 1e-6 relative) and does not
 warn when it runs out of evaluations. :func:`find_map` instead runs a trust-region Newton method on
-the exact gradient and Hessian (compiled once by PyTensor), polishes with full Newton steps, and then
+the exact gradient and Hessian (the hand-written C density's for the models it covers, else
+compiled once by PyTensor), polishes with full Newton steps, and then
 *proves* convergence: at the final point the Hessian must be negative definite and the remaining
 Newton step must be below ``rtol`` times each parameter's scale (its magnitude or its Laplace sd,
 whichever is larger). Like ``find_MAP`` it maximises the log density without the Jacobian of the
@@ -28,6 +29,7 @@ from pymc.pytensorf import join_nonshared_inputs
 from scipy import optimize
 
 from bayesreg._warn import warn_user
+from bayesreg.backend.fixed_density import FixedObjective, fixed_objective
 from bayesreg.backend.options import RESERVED_SAMPLE_KWARGS
 from bayesreg.backend.results import MapResult
 from bayesreg.exceptions import OptimizerWarning
@@ -82,7 +84,7 @@ class _CompiledObjective:
             [*model.value_vars, *data_inputs], outputs, on_unused_input="ignore", mode=_MAP_MODE
         )
 
-    def bind(self, model: pm.Model) -> _Objective:
+    def bind(self, model: pm.Model) -> _Objective | FixedObjective:
         """The objective at the data of ``model`` (same structure as the compiled one)."""
         return _Objective(self, [d.get_value(borrow=True) for d in model.data_vars])
 
@@ -156,8 +158,14 @@ def _objective_for(
     output_vars: Sequence[str],
     structure_key: Hashable | None,
     exclude_terms: Sequence[str] = (),
-) -> _Objective:
-    """Bind a cached compiled objective to ``model``'s data, compiling on a cache miss."""
+) -> _Objective | FixedObjective:
+    """The C density's objective for a model it covers, else a compiled one bound to its data.
+
+    The compiled objective is cached by structure (``structure_key``) and compiled on a miss.
+    """
+    fixed = fixed_objective(model, output_vars, exclude_terms)
+    if fixed is not None:
+        return fixed
     if structure_key is None:
         return _CompiledObjective(model, output_vars, exclude_terms).bind(model)
     key = _structure_key(model, structure_key, "map", tuple(output_vars), tuple(exclude_terms))
@@ -294,7 +302,9 @@ def find_map(
     )
 
 
-def _starting_point(model: pm.Model, objective: _Objective, initvals: Mapping[str, Any] | None) -> np.ndarray:
+def _starting_point(
+    model: pm.Model, objective: _Objective | FixedObjective, initvals: Mapping[str, Any] | None
+) -> np.ndarray:
     """The model's initial point as a flat vector, with ``initvals`` (natural scale) put in."""
     # This model's own initial point (milliseconds), not the one of the model that compiled the
     # objective: the MAP, and so the whitening and the draws, never depend on what was cached.
@@ -311,7 +321,7 @@ def _starting_point(model: pm.Model, objective: _Objective, initvals: Mapping[st
 
 
 def _map_result(
-    objective: _Objective,
+    objective: _Objective | FixedObjective,
     x: np.ndarray,
     inv_neg_hess: np.ndarray,
     location_vars: Sequence[str],

@@ -58,8 +58,10 @@ class Whitening:
 class FixedStructure:
     """Marks a built model that :mod:`bayesreg.backend.fixed_density` can sample without compiling it.
 
-    Set (as ``model.bayesreg_fixed_structure``) only on whitened Gaussian and Bernoulli models with
-    a fixed prior sd; the numbers themselves stay in the model's Data containers.
+    Set (as ``model.bayesreg_fixed_structure``) only on Gaussian and Bernoulli models with a fixed
+    prior sd; the numbers themselves stay in the model's Data containers. nutpie samples the
+    whitened ones on the hand-written density; the MAP uses its log density, gradient and Hessian
+    on the unwhitened ones (``whitened=False``) too.
     """
 
     family: str  # "gaussian" (sufficient statistics) or "bernoulli" (rows)
@@ -68,6 +70,7 @@ class FixedStructure:
     intercept_prior: bool = False
     noise: str = "known"  # "known", or the free noise sd's prior kind (gaussian only)
     weighted: bool = False  # a sample_weight container (bernoulli only)
+    whitened: bool = True  # the free location is z (β = loc + L z), else coef and intercept_centered
 
 
 def _mark(model: pm.Model, structure: FixedStructure) -> None:
@@ -225,10 +228,18 @@ def build_linear_model(
         )
         if stats.fit_intercept:
             _intercept(coef, intercept_c, stats.x_mean, intercept_prior)
-    if whitening is not None and prior_sigma_prior is None:
+    if prior_sigma_prior is None:
         noise = "known" if noise_sigma is not None else noise_prior.kind
         has_intercept_prior = stats.fit_intercept and intercept_prior is not None
-        _mark(model, FixedStructure("gaussian", prior.kind, stats.fit_intercept, has_intercept_prior, noise))
+        structure = FixedStructure(
+            "gaussian",
+            prior.kind,
+            stats.fit_intercept,
+            has_intercept_prior,
+            noise,
+            whitened=whitening is not None,
+        )
+        _mark(model, structure)
     return model
 
 
@@ -265,12 +276,16 @@ def build_logistic_model(
             _weighted_log_likelihood(pm.logp(pm.Bernoulli.dist(logit_p=logit_p), y_obs), sample_weight)
         if fit_intercept:
             _intercept(coef, intercept_c, x_mean, intercept_prior)
-    if whitening is not None:
-        has_intercept_prior = fit_intercept and intercept_prior is not None
-        structure = FixedStructure(
-            "bernoulli", prior.kind, fit_intercept, has_intercept_prior, weighted=sample_weight is not None
-        )
-        _mark(model, structure)
+    has_intercept_prior = fit_intercept and intercept_prior is not None
+    structure = FixedStructure(
+        "bernoulli",
+        prior.kind,
+        fit_intercept,
+        has_intercept_prior,
+        weighted=sample_weight is not None,
+        whitened=whitening is not None,
+    )
+    _mark(model, structure)
     return model
 
 

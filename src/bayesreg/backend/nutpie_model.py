@@ -26,7 +26,7 @@ from the cached ones): posterior means within about 1e-11 of the later processes
 
 Models a builder marked with a :class:`~bayesreg.backend.model.FixedStructure` (the whitened
 Gaussian and Bernoulli models) skip all of this: they sample on the hand-written callbacks of
-:mod:`bayesreg.backend.fixed_density`, compiled once per machine rather than once per structure.
+:mod:`bayesreg.backend.fixed_density`, C compiled when bayesreg is installed.
 The route depends only on the model, so a seed draws the same whatever is cached.
 """
 
@@ -45,6 +45,8 @@ import nutpie
 import pymc as pm
 import pytensor
 import pytensor.tensor as pt
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 from nutpie.compile_pymc import CompiledPyMCModel
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
@@ -52,7 +54,7 @@ from pytensor.graph.traversal import graph_inputs
 
 from bayesreg._warn import warn_user
 from bayesreg.backend.disk_cache import Unfingerprintable, cache_dir, fingerprint, generated
-from bayesreg.backend.fixed_density import EXPAND_SIG, LOGP_SIG, callbacks, pack, structure_of, void_pointer
+from bayesreg.backend.fixed_density import callbacks, pack, structure_of
 from bayesreg.backend.model import FixedStructure
 
 __all__ = ["compile_nutpie_model", "with_model_data"]
@@ -169,7 +171,27 @@ def with_model_data(compiled: Any, model: pm.Model) -> Any:
 # --- the C callbacks ---------------------------------------------------------------------------
 
 
-_LOGP_SIG, _EXPAND_SIG = LOGP_SIG, EXPAND_SIG
+@intrinsic
+def void_pointer(typingctx, address):
+    """The integer ``address`` as a ``void*`` (numba has no cast for it)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+    return types.voidptr(address), codegen
+
+
+# nutpie's callback signatures: logp(dim, x, grad, logp, user_data), expand(dim, n, x, out, user_data).
+_LOGP_SIG = types.int64(
+    types.uint64,
+    types.CPointer(types.double),
+    types.CPointer(types.double),
+    types.CPointer(types.double),
+    types.voidptr,
+)
+_EXPAND_SIG = types.int64(
+    types.uint64, types.uint64, types.CPointer(types.double), types.CPointer(types.double), types.voidptr
+)
 
 
 def _unpack_source(shared: Sequence[SharedVariable]) -> tuple[list[str], list[str], int]:
@@ -454,7 +476,7 @@ def _compile(model: pm.Model) -> _CachedModel:
     point_fn = _point_fn(model)
     pieces = _pieces(model, point_fn(0))
     structure = structure_of(model)
-    if structure is not None:
+    if structure is not None and structure.whitened:
         return _compile_fixed(model, pieces, point_fn, structure)
     logp, expand, _ = _callbacks(model, pieces)  # its length of the expanded vector is common's
     data = {str(v.name): _frozen(v.get_value(borrow=True), v.type.dtype, v.type.ndim) for v in pieces.shared}
