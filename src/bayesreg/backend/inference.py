@@ -31,6 +31,7 @@ from scipy import optimize
 from bayesreg._warn import warn_user
 from bayesreg.backend.fixed_density import FixedObjective, fixed_objective
 from bayesreg.backend.options import RESERVED_SAMPLE_KWARGS
+from bayesreg.backend.python_mode import without_c
 from bayesreg.backend.results import MapResult
 from bayesreg.exceptions import OptimizerWarning
 from bayesreg.stats.newton import newton_step, newton_step_and_inverse
@@ -308,15 +309,16 @@ def _starting_point(
     """The model's initial point as a flat vector, with ``initvals`` (natural scale) put in."""
     # This model's own initial point (milliseconds), not the one of the model that compiled the
     # objective: the MAP, and so the whitening and the draws, never depend on what was cached.
-    start = model.initial_point()
-    for name, value in (initvals or {}).items():
-        rv = model[name]
-        value_var = model.rvs_to_values[rv]
-        transform = model.rvs_to_transforms.get(rv)
-        value = np.asarray(value, dtype=float)
-        if transform is not None:
-            value = transform.forward(pt.as_tensor(value)).eval(mode="FAST_COMPILE")
-        start[value_var.name] = value
+    with without_c():  # functions run once: no C to compile for them
+        start = model.initial_point()
+        for name, value in (initvals or {}).items():
+            rv = model[name]
+            value_var = model.rvs_to_values[rv]
+            transform = model.rvs_to_transforms.get(rv)
+            value = np.asarray(value, dtype=float)
+            if transform is not None:
+                value = transform.forward(pt.as_tensor(value)).eval(mode="FAST_COMPILE")
+            start[value_var.name] = value
     return objective.flatten(start)
 
 

@@ -56,6 +56,7 @@ from bayesreg._warn import warn_user
 from bayesreg.backend.disk_cache import Unfingerprintable, cache_dir, fingerprint, generated
 from bayesreg.backend.fixed_density import callbacks, pack, structure_of
 from bayesreg.backend.model import FixedStructure
+from bayesreg.backend.python_mode import without_c
 
 __all__ = ["compile_nutpie_model", "with_model_data"]
 
@@ -400,12 +401,13 @@ def _point_fn(model: pm.Model) -> Callable[[int], dict[str, np.ndarray]]:
     """Each chain's start, as nutpie makes it: each free variable's support point, jittered by U(-1, 1)."""
     from pymc.initial_point import make_initial_point_fn
 
-    return make_initial_point_fn(
-        model=model,
-        jitter_rvs=set(model.free_RVs),
-        default_strategy="support_point",
-        return_transformed=True,
-    )
+    with without_c():  # called once per chain: no C to compile for it
+        return make_initial_point_fn(
+            model=model,
+            jitter_rvs=set(model.free_RVs),
+            default_strategy="support_point",
+            return_transformed=True,
+        )
 
 
 def _initial_point_fn(point_fn: Callable, pieces: _Pieces) -> Callable[[int], np.ndarray]:
@@ -426,11 +428,11 @@ def _dims_and_coords(model: pm.Model, pieces: _Pieces) -> tuple[dict, dict]:
 
     coords = {}
     for name, values in model.coords.items():
-        coords[name] = (
-            pd.Index(values)
-            if values is not None
-            else pd.RangeIndex(model.dim_lengths[name].eval(mode="FAST_COMPILE"))
-        )
+        if values is not None:
+            coords[name] = pd.Index(values)
+        else:
+            with without_c():
+                coords[name] = pd.RangeIndex(model.dim_lengths[name].eval(mode="FAST_COMPILE"))
     flat = []
     for name, shape in zip(pieces.free_names, pieces.free_shapes, strict=True):
         indices = itertools.product(*(range(n) for n in shape))
