@@ -145,8 +145,10 @@ _WORKER = textwrap.dedent(
     rng = np.random.default_rng(7)
     X = rng.normal(size=(50, 4))
     eta = X @ [1.0, -0.5, 0.0, 2.0]
-    poisson = ESTIMATOR == "BayesianPoissonRegression"
-    y = rng.poisson(np.exp(0.3 * eta)) if poisson else eta + rng.normal(size=50)
+    # Binomial counts (trials=5): a logistic model nothing of which is hand-written.
+    binomial = ESTIMATOR == "BayesianLogisticRegression"
+    y = rng.binomial(5, 1.0 / (1.0 + np.exp(-0.3 * eta))) if binomial else eta + rng.normal(size=50)
+    fit_kwargs = {"trials": np.full(50, 5)} if binomial else {}
     stored = []
     real_store = disk_cache.store_object
     disk_cache.store_object = lambda kind, key, obj: (stored.append(kind), real_store(kind, key, obj))
@@ -154,7 +156,7 @@ _WORKER = textwrap.dedent(
                                        progressbar=False, **OPTIONS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est.fit(X, y)
+        est.fit(X, y, **fit_kwargs)
     [compiled] = [c for c in inference._CACHE.values() if isinstance(c, nutpie_model._CachedModel)]
     # A Hessian as the MAP builds it (its graph holds constants whose bytes are addresses).
     x = pt.dvector("x")
@@ -176,7 +178,7 @@ _WORKER = textwrap.dedent(
     ("estimator", "options", "fixed"),
     [
         ("BayesianLinearRegression", "dict(noise_sigma=1.0)", True),
-        ("BayesianPoissonRegression", "dict()", False),  # nothing of it is hand-written
+        ("BayesianLogisticRegression", "dict()", False),  # binomial counts: nothing hand-written
     ],
     ids=["hand_written_density", "derived_density"],
 )
@@ -252,9 +254,9 @@ def test_stored_objects_round_trip_and_an_unreadable_entry_is_a_miss(tmp_path, m
 def test_the_map_objective_of_another_shape_is_another_entry(monkeypatch, tmp_path):
     """The stored objective splits one flat vector by the variables' shapes, so shapes are in its key.
 
-    A Poisson model: the linear and logistic ones find their MAP on the C density, which is not stored.
+    Binomial counts: the linear, Bernoulli and Poisson models find their MAP on the C density,
+    which is not stored.
     """
-    from bayesreg import BayesianPoissonRegression
     from bayesreg.backend import inference
 
     monkeypatch.setenv(disk_cache.CACHE_ENV, str(tmp_path / "cache"))
@@ -262,7 +264,7 @@ def test_the_map_objective_of_another_shape_is_another_entry(monkeypatch, tmp_pa
     rng = np.random.default_rng(0)
     for p in (3, 5):
         X = rng.normal(size=(30, p))
-        counts = rng.poisson(np.exp(0.3 * X @ np.ones(p)))
-        est = BayesianPoissonRegression(1.0, method="map").fit(X, counts)
+        successes = rng.binomial(4, 1.0 / (1.0 + np.exp(-0.3 * X @ np.ones(p))))
+        est = BayesianLogisticRegression(1.0, method="map").fit(X, successes, trials=np.full(30, 4))
         assert est.coef_.shape == (p,)
     assert len(list(disk_cache.cache_dir().glob("map-*.pkl"))) == 2

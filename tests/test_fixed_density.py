@@ -40,7 +40,7 @@ from pytensor.compile.mode import Mode
 from bayesreg.backend import nutpie_model
 from bayesreg.backend.fixed_density import fixed_objective, pack, python_density, structure_of
 from bayesreg.backend.inference import _CompiledObjective
-from bayesreg.backend.model import Whitening, build_linear_model, build_logistic_model
+from bayesreg.backend.model import Whitening, build_linear_model, build_logistic_model, build_poisson_model
 from bayesreg.stats.conjugate import sufficient_stats
 from bayesreg.stats.prior_terms import (
     COEFFICIENT_PRIORS,
@@ -113,6 +113,26 @@ def logistic_model(
         intercept_prior=InterceptPrior(mean=-0.3, sigma=1.2) if with_intercept_prior else None,
         whitening=whitening(rng, 3 + fit_intercept) if whiten else None,
         sample_weight=rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
+    )
+
+
+def poisson_model(
+    kind, fit_intercept, with_intercept_prior, weighted, exposure, *, seed=0, whiten=True, n_rows=N_ROWS
+):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(loc=0.3, size=(n_rows, 3))
+    log_exposure = rng.normal(scale=0.5, size=n_rows)
+    mean = np.exp(0.5 + X @ np.array([0.4, -0.3, 0.2]) + (log_exposure if exposure else 0.0))
+    return build_poisson_model(
+        X,
+        rng.poisson(mean),
+        feature_names=NAMES,
+        prior=coefficient_prior(kind),
+        fit_intercept=fit_intercept,
+        intercept_prior=InterceptPrior(mean=-0.3, sigma=1.2) if with_intercept_prior else None,
+        whitening=whitening(rng, 3 + fit_intercept) if whiten else None,
+        sample_weight=rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
+        log_exposure=log_exposure if exposure else None,
     )
 
 
@@ -214,6 +234,18 @@ def test_bernoulli_density_equals_pymc(kind, fit_intercept, with_intercept_prior
     check_random_points(model)
 
 
+@pytest.mark.parametrize("exposure", [False, True], ids=["no-exposure", "exposure"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(("fit_intercept", "with_intercept_prior"), INTERCEPTS, ids=INTERCEPT_IDS)
+@pytest.mark.parametrize("kind", COEFFICIENT_PRIORS)
+def test_poisson_density_equals_pymc(kind, fit_intercept, with_intercept_prior, weighted, exposure):
+    model = poisson_model(kind, fit_intercept, with_intercept_prior, weighted, exposure, n_rows=300)
+    structure = structure_of(model)
+    assert structure is not None
+    assert (structure.family, structure.weighted, structure.offset) == ("poisson", weighted, exposure)
+    check_random_points(model)
+
+
 def test_weighted_sufficient_statistics_equal_pymc():
     # Row weights make n a float (their sum) and weight the means and the R factor.
     rng = np.random.default_rng(3)
@@ -292,10 +324,11 @@ def test_bernoulli_far_in_the_tail_is_finite_and_equals_pymc(weighted):
 
 
 def test_the_vectorised_exp_and_log1p_are_within_two_ulp_of_numpys():
-    """The Bernoulli density's own exp (x <= 0) and log1p (0 <= e <= 1), over their whole range."""
-    from bayesreg.backend.fixed_density import _exp_nonpositive, _log1p_unit
+    """The row densities' own exp and log1p (0 <= e <= 1), over their whole range."""
+    from bayesreg.backend.fixed_density import _exp, _log1p_unit
 
     rng = np.random.default_rng(0)
+    log_max = np.log(np.finfo(float).max)
     x = np.concatenate(
         [
             -np.abs(rng.normal(scale=5.0, size=20_000)),
@@ -304,7 +337,7 @@ def test_the_vectorised_exp_and_log1p_are_within_two_ulp_of_numpys():
             [0.0, -0.0, -1e-300, -0.5 * np.log(2.0), -708.0],
         ]
     )
-    e = _exp_nonpositive(x)
+    e = _exp(x)
     log1p_e = _log1p_unit(e)
     eps = np.finfo(float).eps
     assert np.max(np.abs(e - np.exp(x)) / np.exp(x)) < 2 * eps
@@ -312,9 +345,15 @@ def test_the_vectorised_exp_and_log1p_are_within_two_ulp_of_numpys():
     nonzero = expected > 0
     assert np.max(np.abs(log1p_e - expected)[nonzero] / expected[nonzero]) < 2 * eps
     assert np.all(log1p_e[~nonzero] == 0.0)
+    # Positive arguments (the Poisson mean), up to the largest finite exp, and beyond it inf.
+    up = np.concatenate(
+        [rng.uniform(0.0, log_max, 20_000), 10.0 ** rng.uniform(-300.0, 0.0, 5_000), [log_max]]
+    )
+    assert np.max(np.abs(_exp(up) - np.exp(up)) / np.exp(up)) < 2 * eps
+    np.testing.assert_array_equal(_exp(np.array([np.nextafter(log_max, np.inf), 710.0, 1e6, np.inf])), np.inf)
     # Below -708 the exp stops at exp(-708) < 1e-307: an absolute error no sum can see.
     far = np.array([-709.0, -745.0, -1e6])
-    e_far = _exp_nonpositive(far)
+    e_far = _exp(far)
     assert np.all(e_far <= np.exp(-708.0) * (1.0 + 2 * eps)) and np.all(e_far > 0.0)
 
 
@@ -392,3 +431,18 @@ def test_the_map_objective_is_only_for_the_models_it_covers():
     assert fixed_objective(unwhitened, ["coef", "y"]) is None  # an output it does not compute
     assert fixed_objective(unwhitened, ["coef"], exclude_terms=("coef_prior_smooth",)) is None
     assert fixed_objective(unwhitened, ["coef", "intercept"], exclude_terms=("coef_prior_l1",)) is not None
+
+
+@pytest.mark.parametrize("exposure", [False, True], ids=["no-exposure", "exposure"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(("fit_intercept", "with_intercept_prior"), INTERCEPTS, ids=INTERCEPT_IDS)
+@pytest.mark.parametrize("kind", COEFFICIENT_PRIORS)
+def test_poisson_map_objective_equals_pytensors(
+    kind, fit_intercept, with_intercept_prior, weighted, exposure
+):
+    model = poisson_model(
+        kind, fit_intercept, with_intercept_prior, weighted, exposure, whiten=False, n_rows=300
+    )
+    check_map_objective(model)
+    if kind in ("laplace", "elasticnet"):
+        check_map_objective(model, exclude_terms=("coef_prior_l1",))

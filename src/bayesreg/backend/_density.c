@@ -24,7 +24,7 @@
 /* The header (ints) and the scalars (after loc, L, mean, l1, l2 and x_mean in buf). */
 enum { FAMILY, P, M, ROWS, FIT_INTERCEPT, NOISE, INTERCEPT_PRIOR, N_EXPANDED, HEADER };
 enum { CONST, INT_MU, INT_SD, NOISE_VALUE, NOISE_CONST, NOISE_NU, Y_MEAN, N_SCALARS };
-enum { GAUSSIAN = 0, BERNOULLI = 1 };
+enum { GAUSSIAN = 0, BERNOULLI = 1, POISSON = 2 };
 enum { NOISE_KNOWN, NOISE_HALFNORMAL, NOISE_HALFCAUCHY, NOISE_HALFSTUDENTT, NOISE_EXPONENTIAL };
 enum { OK = 0, GRAD_NOT_FINITE = 3, LOGP_NOT_FINITE = 4, NO_MEMORY = 5 };
 
@@ -180,11 +180,18 @@ static int gaussian_logp(const double *x, const double *buf, const int64_t *ints
 #define LN2_LO 1.90821492927058770002e-10
 #define INV_LN2 1.44269504088896338700e+00
 
-/* out[:n] = exp(x[:n]) for x <= 0 (values below -708 give exp(-708), under 1e-307) */
-static inline void exp_nonpositive(const double *x, double *out, int64_t n) {
+#define LOG_DBL_MAX 709.782712893383973096 /* exp overflows above it */
+
+/* out[:n] = exp(x[:n]); values below -708 give exp(-708) (under 1e-307), above log(DBL_MAX) inf.
+ * k = round(x / ln 2) comes from adding 1.5 * 2^52, which leaves k in the low bits of the sum: no
+ * float-to-integer conversion, which SSE2 and AVX2 cannot vectorise. */
+static inline void exp_vector(const double *x, double *out, int64_t n) {
+    const double shifter = 0x1.8p52;
+    const int64_t shifter_bits = 0x4338000000000000; /* the bits of 1.5 * 2^52 */
     for (int64_t i = 0; i < n; i++) {
-        const double xi = x[i] > -708.0 ? x[i] : -708.0;
-        const double k = floor(xi * INV_LN2 + 0.5);
+        const double xi = x[i] < -708.0 ? -708.0 : (x[i] > LOG_DBL_MAX ? LOG_DBL_MAX : x[i]);
+        const double shifted = xi * INV_LN2 + shifter;
+        const double k = shifted - shifter; /* -1021 <= k <= 1024 */
         const double r = (xi - k * LN2_HI) - k * LN2_LO; /* |r| <= ln 2 / 2 */
         /* Taylor series of exp(r) to r^13 / 13!: the remainder is below 1e-17 on |r| <= 0.35 */
         double q = 1.0 / 479001600.0;
@@ -199,10 +206,14 @@ static inline void exp_nonpositive(const double *x, double *out, int64_t n) {
         q = 1.0 / 6.0 + r * q;
         q = 0.5 + r * q;
         q = 1.0 + r * q;
-        const int64_t bits = ((int64_t)k + 1023) << 52; /* the double 2^k (k >= -1022) */
-        double factor;
-        memcpy(&factor, &bits, sizeof factor);
-        out[i] = (1.0 + r * q) * factor;
+        int64_t k_bits;
+        memcpy(&k_bits, &shifted, sizeof k_bits);
+        /* 2^k as 2 * 2^(k-1): both factors are normal doubles for every k above, and doubling is exact */
+        const int64_t bits = (k_bits - shifter_bits + 1022) << 52;
+        double half_factor;
+        memcpy(&half_factor, &bits, sizeof half_factor);
+        const double value = (1.0 + r * q) * half_factor * 2.0;
+        out[i] = x[i] > LOG_DBL_MAX ? HUGE_VAL : value;
     }
 }
 
@@ -210,8 +221,27 @@ static inline void exp_nonpositive(const double *x, double *out, int64_t n) {
 static inline void log1p_unit(const double *e, double *out, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         const double u = e[i] / (2.0 + e[i]), u2 = u * u;
-        double s = 1.0 / 37.0; /* atanh(u) / u = sum u^2k / (2k + 1); terms after k = 18 are < 1e-19 */
-        for (int k = 17; k >= 0; k--) s = 1.0 / (2 * k + 1) + u2 * s;
+        /* atanh(u) / u = sum u^2k / (2k + 1), k = 0..18 (the terms after are < 1e-19), in Horner
+         * form written out: the constants fold and the loop over i vectorises */
+        double s = 1.0 / 37.0;
+        s = 1.0 / 35.0 + u2 * s;
+        s = 1.0 / 33.0 + u2 * s;
+        s = 1.0 / 31.0 + u2 * s;
+        s = 1.0 / 29.0 + u2 * s;
+        s = 1.0 / 27.0 + u2 * s;
+        s = 1.0 / 25.0 + u2 * s;
+        s = 1.0 / 23.0 + u2 * s;
+        s = 1.0 / 21.0 + u2 * s;
+        s = 1.0 / 19.0 + u2 * s;
+        s = 1.0 / 17.0 + u2 * s;
+        s = 1.0 / 15.0 + u2 * s;
+        s = 1.0 / 13.0 + u2 * s;
+        s = 1.0 / 11.0 + u2 * s;
+        s = 1.0 / 9.0 + u2 * s;
+        s = 1.0 / 7.0 + u2 * s;
+        s = 1.0 / 5.0 + u2 * s;
+        s = 1.0 / 3.0 + u2 * s;
+        s = 1.0 / 1.0 + u2 * s;
         out[i] = 2.0 * u * s;
     }
 }
@@ -243,7 +273,7 @@ CLONED static int bernoulli_logp(const double *x, const double *buf, const int64
             t[i] = eta * (1.0 - 2.0 * yb[i]);
             minus_abs_eta[i] = -fabs(eta);
         }
-        exp_nonpositive(minus_abs_eta, e, size);
+        exp_vector(minus_abs_eta, e, size);
         log1p_unit(e, log1p_e, size);
         double intercept_grad = 0.0, block_loss = 0.0;
 #pragma omp simd reduction(+ : intercept_grad, block_loss)
@@ -254,6 +284,50 @@ CLONED static int bernoulli_logp(const double *x, const double *buf, const int64
             intercept_grad += resid[i];
         }
         lp -= block_loss;
+        for (int64_t i = 0; i < size; i++)
+            for (int64_t j = 0; j < p; j++) grad_beta[j] += Xb[i * p + j] * resid[i];
+        if (fit_intercept) grad_beta[p] += intercept_grad;
+    }
+    lp += prior(beta, buf, ints, grad_beta);
+    pull_back(grad_beta, buf, m, grad);
+    free(work);
+    *out = lp;
+    return OK;
+}
+
+/* Poisson log-link likelihood sum w_i (y_i eta_i - exp(eta_i)) - sum w_i log y_i! on centred rows, with
+ * eta_i = b + X_i beta + offset_i (offset_i = log exposure_i, or 0); the constant is packed with the
+ * prior's. The residual of row i is w_i (y_i - exp(eta_i)). */
+CLONED static int poisson_logp(const double *x, const double *buf, const int64_t *ints, double *grad, double *out) {
+    const int64_t p = ints[P], m = ints[M], n = ints[ROWS];
+    const int fit_intercept = (int)ints[FIT_INTERCEPT];
+    const double *X = buf + m + m * m + 4 * p + N_SCALARS, *y = X + n * p, *w = y + n, *offset = w + n;
+    double *work = malloc(sizeof(double) * (size_t)(2 * m));
+    if (work == NULL) return NO_MEMORY;
+    double *beta = work, *grad_beta = work + m;
+    double eta[BLOCK], mu[BLOCK], resid[BLOCK];
+    location(x, buf, m, beta);
+    const double b = fit_intercept ? beta[p] : 0.0;
+    for (int64_t j = 0; j < m; j++) grad_beta[j] = 0.0;
+    double lp = 0.0;
+    for (int64_t start = 0; start < n; start += BLOCK) {
+        const int64_t size = n - start < BLOCK ? n - start : BLOCK;
+        const double *Xb = X + start * p, *yb = y + start, *wb = w + start, *ob = offset + start;
+        for (int64_t i = 0; i < size; i++) {
+            double acc = b + ob[i];
+#pragma omp simd reduction(+ : acc)
+            for (int64_t j = 0; j < p; j++) acc += Xb[i * p + j] * beta[j];
+            eta[i] = acc;
+        }
+        exp_vector(eta, mu, size);
+        double intercept_grad = 0.0, block_lp = 0.0;
+#pragma omp simd reduction(+ : intercept_grad, block_lp)
+        for (int64_t i = 0; i < size; i++) {
+            block_lp += wb[i] * (yb[i] * eta[i] - mu[i]);
+            resid[i] = wb[i] * (yb[i] - mu[i]);
+            intercept_grad += resid[i];
+        }
+        lp += block_lp;
         for (int64_t i = 0; i < size; i++)
             for (int64_t j = 0; j < p; j++) grad_beta[j] += Xb[i * p + j] * resid[i];
         if (fit_intercept) grad_beta[p] += intercept_grad;
@@ -282,6 +356,12 @@ int64_t bayesreg_logp_gaussian(uint64_t dim, const double *x, double *grad, doub
 int64_t bayesreg_logp_bernoulli(uint64_t dim, const double *x, double *grad, double *logp, void *user_data) {
     double value = 0.0;
     int status = bernoulli_logp(x, buffer_of(user_data), header_of(user_data), grad, &value);
+    return finish(status, dim, grad, value, logp);
+}
+
+int64_t bayesreg_logp_poisson(uint64_t dim, const double *x, double *grad, double *logp, void *user_data) {
+    double value = 0.0;
+    int status = poisson_logp(x, buffer_of(user_data), header_of(user_data), grad, &value);
     return finish(status, dim, grad, value, logp);
 }
 
@@ -405,6 +485,25 @@ static int gaussian_hessian(const double *x, const double *buf, const int64_t *i
     return OK;
 }
 
+/* Hb[upper triangle] -= sum_i q_i x_i x_i^T over a block of rows, x_i = (X_i, 1 with an intercept) */
+static inline void subtract_rows_outer(const double *Xb, const double *q, int64_t size, int64_t p, int64_t m,
+                                       int fit_intercept, double *Hb) {
+    for (int64_t i = 0; i < size; i++) {
+        const double *row = Xb + i * p;
+        for (int64_t j = 0; j < p; j++) {
+            const double qx = q[i] * row[j];
+            for (int64_t l = j; l < p; l++) Hb[j * m + l] -= qx * row[l];
+            if (fit_intercept) Hb[j * m + p] -= qx;
+        }
+        if (fit_intercept) Hb[p * m + p] -= q[i];
+    }
+}
+
+static void symmetrise(double *Hb, int64_t m) { /* from the upper triangle */
+    for (int64_t j = 0; j < m; j++)
+        for (int64_t l = 0; l < j; l++) Hb[j * m + l] = Hb[l * m + j];
+}
+
 /* -sum_i w_i s(eta_i) (1 - s(eta_i)) x_i x_i^T with x_i = (X_i, 1): the same blocks as the density. */
 CLONED static int bernoulli_hessian(const double *x, const double *buf, const int64_t *ints, int64_t dim,
                                     double *hess) {
@@ -428,20 +527,44 @@ CLONED static int bernoulli_hessian(const double *x, const double *buf, const in
             for (int64_t j = 0; j < p; j++) eta += Xb[i * p + j] * beta[j];
             minus_abs_eta[i] = -fabs(eta);
         }
-        exp_nonpositive(minus_abs_eta, e, size);
+        exp_vector(minus_abs_eta, e, size);
         for (int64_t i = 0; i < size; i++) q[i] = wb[i] * e[i] / ((1.0 + e[i]) * (1.0 + e[i]));
-        for (int64_t i = 0; i < size; i++) {
-            const double *row = Xb + i * p;
-            for (int64_t j = 0; j < p; j++) {
-                const double qx = q[i] * row[j];
-                for (int64_t l = j; l < p; l++) Hb[j * m + l] -= qx * row[l];
-                if (fit_intercept) Hb[j * m + p] -= qx;
-            }
-            if (fit_intercept) Hb[p * m + p] -= q[i];
-        }
+        subtract_rows_outer(Xb, q, size, p, m, fit_intercept, Hb);
     }
-    for (int64_t j = 0; j < m; j++) /* the upper triangle was summed */
-        for (int64_t l = 0; l < j; l++) Hb[j * m + l] = Hb[l * m + j];
+    symmetrise(Hb, m);
+    prior_hessian(buf, ints, Hb);
+    beta_to_z(Hb, buf, m, dim, tmp, hess);
+    free(work);
+    return OK;
+}
+
+/* -sum_i w_i exp(eta_i) x_i x_i^T with x_i = (X_i, 1). */
+CLONED static int poisson_hessian(const double *x, const double *buf, const int64_t *ints, int64_t dim,
+                                  double *hess) {
+    const int64_t p = ints[P], m = ints[M], n = ints[ROWS];
+    const int fit_intercept = (int)ints[FIT_INTERCEPT];
+    const double *X = buf + m + m * m + 4 * p + N_SCALARS, *w = X + n * p + n, *offset = w + n;
+    double *work = malloc(sizeof(double) * (size_t)(m + 2 * m * m));
+    if (work == NULL) return NO_MEMORY;
+    double *beta = work, *Hb = work + m, *tmp = Hb + m * m;
+    double eta[BLOCK], q[BLOCK];
+    location(x, buf, m, beta);
+    const double b = fit_intercept ? beta[p] : 0.0;
+    for (int64_t j = 0; j < m * m; j++) Hb[j] = 0.0;
+    for (int64_t start = 0; start < n; start += BLOCK) {
+        const int64_t size = n - start < BLOCK ? n - start : BLOCK;
+        const double *Xb = X + start * p, *wb = w + start, *ob = offset + start;
+        for (int64_t i = 0; i < size; i++) {
+            double acc = b + ob[i];
+#pragma omp simd reduction(+ : acc)
+            for (int64_t j = 0; j < p; j++) acc += Xb[i * p + j] * beta[j];
+            eta[i] = acc;
+        }
+        exp_vector(eta, q, size);
+        for (int64_t i = 0; i < size; i++) q[i] *= wb[i];
+        subtract_rows_outer(Xb, q, size, p, m, fit_intercept, Hb);
+    }
+    symmetrise(Hb, m);
     prior_hessian(buf, ints, Hb);
     beta_to_z(Hb, buf, m, dim, tmp, hess);
     free(work);
@@ -451,12 +574,18 @@ CLONED static int bernoulli_hessian(const double *x, const double *buf, const in
 int64_t bayesreg_hessian(uint64_t dim, const double *x, double *hess, void *user_data) {
     const double *buf = buffer_of(user_data);
     const int64_t *ints = header_of(user_data);
-    if (ints[FAMILY] == GAUSSIAN) return gaussian_hessian(x, buf, ints, (int64_t)dim, hess);
-    return bernoulli_hessian(x, buf, ints, (int64_t)dim, hess);
+    switch (ints[FAMILY]) {
+    case GAUSSIAN:
+        return gaussian_hessian(x, buf, ints, (int64_t)dim, hess);
+    case BERNOULLI:
+        return bernoulli_hessian(x, buf, ints, (int64_t)dim, hess);
+    default:
+        return poisson_hessian(x, buf, ints, (int64_t)dim, hess);
+    }
 }
 
 /* For the tests: the vectorised exp and log1p on their own. */
-void bayesreg_exp_nonpositive(const double *x, double *out, int64_t n) { exp_nonpositive(x, out, n); }
+void bayesreg_exp(const double *x, double *out, int64_t n) { exp_vector(x, out, n); }
 void bayesreg_log1p_unit(const double *e, double *out, int64_t n) { log1p_unit(e, out, n); }
 
 /* The module: each function's address as an int (ctypes or nutpie call them). */
@@ -471,9 +600,10 @@ static int add_address(PyObject *module, const char *name, uintptr_t address) {
 static int exec_module(PyObject *module) {
     if (add_address(module, "logp_gaussian", (uintptr_t)bayesreg_logp_gaussian) < 0 ||
         add_address(module, "logp_bernoulli", (uintptr_t)bayesreg_logp_bernoulli) < 0 ||
+        add_address(module, "logp_poisson", (uintptr_t)bayesreg_logp_poisson) < 0 ||
         add_address(module, "expand", (uintptr_t)bayesreg_expand) < 0 ||
         add_address(module, "hessian", (uintptr_t)bayesreg_hessian) < 0 ||
-        add_address(module, "exp_nonpositive", (uintptr_t)bayesreg_exp_nonpositive) < 0 ||
+        add_address(module, "exp", (uintptr_t)bayesreg_exp) < 0 ||
         add_address(module, "log1p_unit", (uintptr_t)bayesreg_log1p_unit) < 0)
         return -1;
     return PyModule_AddIntConstant(module, "N_SCALARS", N_SCALARS);

@@ -1,9 +1,9 @@
-"""Hand-written log densities of bayesreg's two commonest sampled models, compiled at install.
+"""Hand-written log densities of the linear, logistic and Poisson models, compiled at install.
 
 nutpie needs the model's log density and gradient as a C callback. Derived from the PyMC graph
 (:mod:`bayesreg.backend.nutpie_model`), numba compiles that callback for every new model structure
 (10-30 s; issue 14), and even written once by hand and cached on disk by numba, a machine's first
-fit still compiled it (about 3 s) and every process spent 0.4 s loading it. The two structures most
+fit still compiled it (about 3 s) and every process spent 0.4 s loading it. The structures most
 fits use are written here in C instead (``_density.c``, built into ``bayesreg.backend._density``
 when bayesreg is installed), so that no fit waits on a compiler:
 
@@ -11,6 +11,8 @@ when bayesreg is installed), so that no fit waits on a compiler:
   with a known noise sd or a free one under any of its five priors;
 - the Bernoulli-logit model on rows (:func:`bayesreg.backend.model.build_logistic_model`), with or
   without ``sample_weight``;
+- the Poisson log-link model on rows (:func:`bayesreg.backend.model.build_poisson_model`), with or
+  without ``sample_weight`` and an exposure;
 
 each with a normal, Laplace, elastic-net or flat coefficient prior (one form covers all four:
 ``c - Σ l1|β - μ| - ½ Σ l2 (β - μ)²``), a flat or normal intercept, in the whitened coordinates
@@ -24,8 +26,8 @@ The PyMC model stays the definition: a builder marks a model this module can sta
 (:class:`bayesreg.backend.model.FixedStructure`), and ``tests/test_fixed_density.py`` checks the
 log density, gradient and stored variables of the C functions against PyMC's own on every
 combination of options (to 1e-10 relative). Any model without the mark (hierarchical scales,
-Poisson, counts, several classes, unwhitened fallbacks) takes the derived callbacks. A route never
-depends on what is cached, so a seed draws the same in every process.
+binomial counts, several classes) takes the derived callbacks, and so does an unwhitened fallback.
+A route never depends on what is cached, so a seed draws the same in every process.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pymc as pm
+from scipy import special
 
 from bayesreg.backend import _density  # type: ignore[attr-defined]  # the C extension
 from bayesreg.backend.model import FEATURE_DIM, FixedStructure
@@ -53,7 +56,8 @@ __all__ = [
 ]
 
 # Integer codes shared by the packer and the densities (the enums of _density.c).
-_GAUSSIAN, _BERNOULLI = 0, 1
+_GAUSSIAN, _BERNOULLI, _POISSON = 0, 1, 2
+_FAMILIES = {"gaussian": _GAUSSIAN, "bernoulli": _BERNOULLI, "poisson": _POISSON}
 _NOISE_CODES = {"known": 0, "halfnormal": 1, "halfcauchy": 2, "halfstudentt": 3, "exponential": 4, "flat": 5}
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -176,16 +180,26 @@ def pack(
         r_factor = np.asarray(values["r_factor"], dtype=float)
         rows = r_factor.shape[0]
         data = [r_factor.ravel(), np.asarray(values["qty"], dtype=float), [float(values["n_rows"])]]
-        family = _GAUSSIAN
-    else:
+    else:  # rows: X, y, their weights, and (Poisson) the offset
         X = np.asarray(values["X_centered"], dtype=float)
         rows = X.shape[0]
-        weights = values["sample_weight"] if structure.weighted else np.ones(rows)
-        data = [X.ravel(), np.asarray(values["y_observed"], dtype=float), np.asarray(weights, dtype=float)]
-        family = _BERNOULLI
+        y = np.asarray(values["y_observed"], dtype=float)
+        weights = np.asarray(values["sample_weight"] if structure.weighted else np.ones(rows), dtype=float)
+        data = [X.ravel(), y, weights]
+        if structure.family == "poisson":
+            data.append(
+                np.asarray(values["log_exposure"], dtype=float) if structure.offset else np.zeros(rows)
+            )
+            scalars[_CONST] -= float(np.sum(weights * special.gammaln(y + 1.0)))  # Σ w log y!: a constant
     blocks = _canonical_blocks(structure, p, m)
     header = np.zeros(_HEADER, dtype=np.int64)
-    header[[_FAMILY, _P, _M, _ROWS, _FIT_INTERCEPT]] = family, p, m, rows, int(structure.fit_intercept)
+    header[[_FAMILY, _P, _M, _ROWS, _FIT_INTERCEPT]] = (
+        _FAMILIES[structure.family],
+        p,
+        m,
+        rows,
+        int(structure.fit_intercept),
+    )
     header[_NOISE] = _NOISE_CODES[structure.noise] if structure.family == "gaussian" else 0
     header[_INTERCEPT_PRIOR] = int(structure.intercept_prior)
     header[_N_EXPANDED] = sum(size for _, size in blocks)
@@ -212,7 +226,7 @@ class FixedCallbacks(NamedTuple):
 
 
 def callbacks(family: str) -> FixedCallbacks:
-    """The C callbacks of ``family`` (``"gaussian"`` or ``"bernoulli"``), built when bayesreg was installed.
+    """The C callbacks of ``family`` (gaussian, bernoulli or poisson), built when bayesreg was installed.
 
     Examples
     --------
@@ -220,7 +234,11 @@ def callbacks(family: str) -> FixedCallbacks:
     >>> fixed.logp.address > 0, fixed.expand.address > 0
     (True, True)
     """
-    logp = {"gaussian": _density.logp_gaussian, "bernoulli": _density.logp_bernoulli}[family]
+    logp = {
+        "gaussian": _density.logp_gaussian,
+        "bernoulli": _density.logp_bernoulli,
+        "poisson": _density.logp_poisson,
+    }[family]
     return FixedCallbacks(Callback(logp), Callback(_density.expand))
 
 
@@ -247,8 +265,8 @@ def _elementwise(name: str):
     return apply
 
 
-# The vectorised exp (of x <= 0) and log1p (of 0 <= e <= 1) the Bernoulli density uses, alone.
-_exp_nonpositive = _elementwise("exp_nonpositive")
+# The vectorised exp and log1p (of 0 <= e <= 1) the row densities use, alone.
+_exp = _elementwise("exp")
 _log1p_unit = _elementwise("log1p_unit")
 
 
@@ -278,7 +296,7 @@ class _CallableDensity:
     def __init__(self, buf: np.ndarray, ints: np.ndarray):
         self.buf, self.ints = buf, ints
         self.user_data = np.array([buf.ctypes.data, buf.size, ints.ctypes.data, ints.size], dtype=np.int64)
-        fixed = callbacks("gaussian" if ints[_FAMILY] == _GAUSSIAN else "bernoulli")
+        fixed = callbacks({code: name for name, code in _FAMILIES.items()}[int(ints[_FAMILY])])
         self._logp, self._expand = _LOGP(fixed.logp.address), _EXPAND(fixed.expand.address)
 
     def logp(self, x: np.ndarray) -> tuple[float, np.ndarray]:

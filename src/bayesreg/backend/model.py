@@ -64,12 +64,13 @@ class FixedStructure:
     on the unwhitened ones (``whitened=False``) too.
     """
 
-    family: str  # "gaussian" (sufficient statistics) or "bernoulli" (rows)
+    family: str  # "gaussian" (sufficient statistics), "bernoulli" or "poisson" (rows)
     prior: str  # the coefficient prior's kind
     fit_intercept: bool
     intercept_prior: bool = False
     noise: str = "known"  # "known", or the free noise sd's prior kind (gaussian only)
-    weighted: bool = False  # a sample_weight container (bernoulli only)
+    weighted: bool = False  # a sample_weight container (rows only)
+    offset: bool = False  # a log_exposure container (poisson only)
     whitened: bool = True  # the free location is z (β = loc + L z), else coef and intercept_centered
 
 
@@ -321,6 +322,16 @@ def build_poisson_model(
         _weighted_log_likelihood(row_logp, sample_weight)
         if fit_intercept:
             _intercept(coef, intercept_c, x_mean, intercept_prior)
+    structure = FixedStructure(
+        "poisson",
+        prior.kind,
+        fit_intercept,
+        fit_intercept and intercept_prior is not None,
+        weighted=sample_weight is not None,
+        offset=log_exposure is not None,
+        whitened=whitening is not None,
+    )
+    _mark(model, structure)
     return model
 
 
