@@ -446,3 +446,13 @@ def test_poisson_map_objective_equals_pytensors(
     check_map_objective(model)
     if kind in ("laplace", "elasticnet"):
         check_map_objective(model, exclude_terms=("coef_prior_l1",))
+
+
+def test_an_extension_built_from_another_source_is_refused(monkeypatch):
+    """A developer who edits _density.c and does not rebuild gets told so at import."""
+    from bayesreg.backend import _density, fixed_density
+
+    fixed_density._check_extension()  # this checkout's build
+    monkeypatch.setattr(_density, "SOURCE_SHA256", "0" * 64, raising=False)
+    with pytest.raises(ImportError, match="rebuild it with `pip install -e .`"):
+        fixed_density._check_extension()

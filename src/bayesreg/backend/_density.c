@@ -246,6 +246,37 @@ static inline void log1p_unit(const double *e, double *out, int64_t n) {
     }
 }
 
+/* --- the row densities (Bernoulli, Poisson): blocks of rows, each pass over a block in cache ----- */
+
+/* eta[i] = b + offset[i] + X_i . beta over a block of rows (offset NULL: none) */
+static inline void block_eta(const double *Xb, const double *beta, double b, const double *offset, int64_t size,
+                             int64_t p, double *eta) {
+    for (int64_t i = 0; i < size; i++) {
+        double acc = offset == NULL ? b : b + offset[i];
+#pragma omp simd reduction(+ : acc)
+        for (int64_t j = 0; j < p; j++) acc += Xb[i * p + j] * beta[j];
+        eta[i] = acc;
+    }
+}
+
+/* grad_beta += sum_i resid_i x_i over a block of rows, x_i = (X_i, 1 with an intercept) */
+static inline void add_block_gradient(const double *Xb, const double *resid, double resid_sum, int64_t size,
+                                      int64_t p, int fit_intercept, double *grad_beta) {
+    for (int64_t i = 0; i < size; i++)
+        for (int64_t j = 0; j < p; j++) grad_beta[j] += Xb[i * p + j] * resid[i];
+    if (fit_intercept) grad_beta[p] += resid_sum;
+}
+
+/* The end of a row density: add the priors, pull the gradient back to z, free the work space. */
+static int finish_rows(double lp, const double *beta, const double *buf, const int64_t *ints, double *grad_beta,
+                       double *grad, double *work, double *out) {
+    lp += prior(beta, buf, ints, grad_beta);
+    pull_back(grad_beta, buf, ints[M], grad);
+    free(work);
+    *out = lp;
+    return OK;
+}
+
 /* Bernoulli-logit likelihood sum w_i log p(y_i | b + X_i beta) on centred rows, in blocks of rows.
  * With t = eta for y = 0 and t = -eta for y = 1, each row adds -w log(1 + exp(t)) and its residual
  * is -+ w sigmoid(t); with e = exp(-|eta|), log(1 + exp(t)) = max(t, 0) + log1p(e) and sigmoid(t)
@@ -258,7 +289,7 @@ CLONED static int bernoulli_logp(const double *x, const double *buf, const int64
     double *work = malloc(sizeof(double) * (size_t)(2 * m));
     if (work == NULL) return NO_MEMORY;
     double *beta = work, *grad_beta = work + m;
-    double minus_abs_eta[BLOCK], t[BLOCK], e[BLOCK], log1p_e[BLOCK], resid[BLOCK];
+    double eta[BLOCK], minus_abs_eta[BLOCK], t[BLOCK], e[BLOCK], log1p_e[BLOCK], resid[BLOCK];
     location(x, buf, m, beta);
     const double b = fit_intercept ? beta[p] : 0.0;
     for (int64_t j = 0; j < m; j++) grad_beta[j] = 0.0;
@@ -266,12 +297,10 @@ CLONED static int bernoulli_logp(const double *x, const double *buf, const int64
     for (int64_t start = 0; start < n; start += BLOCK) {
         const int64_t size = n - start < BLOCK ? n - start : BLOCK;
         const double *Xb = X + start * p, *yb = y + start, *wb = w + start;
+        block_eta(Xb, beta, b, NULL, size, p, eta);
         for (int64_t i = 0; i < size; i++) {
-            double eta = b;
-#pragma omp simd reduction(+ : eta)
-            for (int64_t j = 0; j < p; j++) eta += Xb[i * p + j] * beta[j];
-            t[i] = eta * (1.0 - 2.0 * yb[i]);
-            minus_abs_eta[i] = -fabs(eta);
+            t[i] = eta[i] * (1.0 - 2.0 * yb[i]);
+            minus_abs_eta[i] = -fabs(eta[i]);
         }
         exp_vector(minus_abs_eta, e, size);
         log1p_unit(e, log1p_e, size);
@@ -284,15 +313,9 @@ CLONED static int bernoulli_logp(const double *x, const double *buf, const int64
             intercept_grad += resid[i];
         }
         lp -= block_loss;
-        for (int64_t i = 0; i < size; i++)
-            for (int64_t j = 0; j < p; j++) grad_beta[j] += Xb[i * p + j] * resid[i];
-        if (fit_intercept) grad_beta[p] += intercept_grad;
+        add_block_gradient(Xb, resid, intercept_grad, size, p, fit_intercept, grad_beta);
     }
-    lp += prior(beta, buf, ints, grad_beta);
-    pull_back(grad_beta, buf, m, grad);
-    free(work);
-    *out = lp;
-    return OK;
+    return finish_rows(lp, beta, buf, ints, grad_beta, grad, work, out);
 }
 
 /* Poisson log-link likelihood sum w_i (y_i eta_i - exp(eta_i)) - sum w_i log y_i! on centred rows, with
@@ -312,13 +335,8 @@ CLONED static int poisson_logp(const double *x, const double *buf, const int64_t
     double lp = 0.0;
     for (int64_t start = 0; start < n; start += BLOCK) {
         const int64_t size = n - start < BLOCK ? n - start : BLOCK;
-        const double *Xb = X + start * p, *yb = y + start, *wb = w + start, *ob = offset + start;
-        for (int64_t i = 0; i < size; i++) {
-            double acc = b + ob[i];
-#pragma omp simd reduction(+ : acc)
-            for (int64_t j = 0; j < p; j++) acc += Xb[i * p + j] * beta[j];
-            eta[i] = acc;
-        }
+        const double *Xb = X + start * p, *yb = y + start, *wb = w + start;
+        block_eta(Xb, beta, b, offset + start, size, p, eta);
         exp_vector(eta, mu, size);
         double intercept_grad = 0.0, block_lp = 0.0;
 #pragma omp simd reduction(+ : intercept_grad, block_lp)
@@ -328,15 +346,9 @@ CLONED static int poisson_logp(const double *x, const double *buf, const int64_t
             intercept_grad += resid[i];
         }
         lp += block_lp;
-        for (int64_t i = 0; i < size; i++)
-            for (int64_t j = 0; j < p; j++) grad_beta[j] += Xb[i * p + j] * resid[i];
-        if (fit_intercept) grad_beta[p] += intercept_grad;
+        add_block_gradient(Xb, resid, intercept_grad, size, p, fit_intercept, grad_beta);
     }
-    lp += prior(beta, buf, ints, grad_beta);
-    pull_back(grad_beta, buf, m, grad);
-    free(work);
-    *out = lp;
-    return OK;
+    return finish_rows(lp, beta, buf, ints, grad_beta, grad, work, out);
 }
 
 static int64_t finish(int status, uint64_t dim, const double *grad, double value, double *logp) {
@@ -509,25 +521,20 @@ CLONED static int bernoulli_hessian(const double *x, const double *buf, const in
                                     double *hess) {
     const int64_t p = ints[P], m = ints[M], n = ints[ROWS];
     const int fit_intercept = (int)ints[FIT_INTERCEPT];
-    const double *X = buf + m + m * m + 4 * p + N_SCALARS, *y = X + n * p, *w = y + n;
-    (void)y;
+    const double *X = buf + m + m * m + 4 * p + N_SCALARS, *w = X + n * p + n;
     double *work = malloc(sizeof(double) * (size_t)(m + 2 * m * m));
     if (work == NULL) return NO_MEMORY;
     double *beta = work, *Hb = work + m, *tmp = Hb + m * m;
-    double minus_abs_eta[BLOCK], e[BLOCK], q[BLOCK];
+    double eta[BLOCK], e[BLOCK], q[BLOCK];
     location(x, buf, m, beta);
     const double b = fit_intercept ? beta[p] : 0.0;
     for (int64_t j = 0; j < m * m; j++) Hb[j] = 0.0;
     for (int64_t start = 0; start < n; start += BLOCK) {
         const int64_t size = n - start < BLOCK ? n - start : BLOCK;
         const double *Xb = X + start * p, *wb = w + start;
-        for (int64_t i = 0; i < size; i++) {
-            double eta = b;
-#pragma omp simd reduction(+ : eta)
-            for (int64_t j = 0; j < p; j++) eta += Xb[i * p + j] * beta[j];
-            minus_abs_eta[i] = -fabs(eta);
-        }
-        exp_vector(minus_abs_eta, e, size);
+        block_eta(Xb, beta, b, NULL, size, p, eta);
+        for (int64_t i = 0; i < size; i++) eta[i] = -fabs(eta[i]);
+        exp_vector(eta, e, size);
         for (int64_t i = 0; i < size; i++) q[i] = wb[i] * e[i] / ((1.0 + e[i]) * (1.0 + e[i]));
         subtract_rows_outer(Xb, q, size, p, m, fit_intercept, Hb);
     }
@@ -553,13 +560,8 @@ CLONED static int poisson_hessian(const double *x, const double *buf, const int6
     for (int64_t j = 0; j < m * m; j++) Hb[j] = 0.0;
     for (int64_t start = 0; start < n; start += BLOCK) {
         const int64_t size = n - start < BLOCK ? n - start : BLOCK;
-        const double *Xb = X + start * p, *wb = w + start, *ob = offset + start;
-        for (int64_t i = 0; i < size; i++) {
-            double acc = b + ob[i];
-#pragma omp simd reduction(+ : acc)
-            for (int64_t j = 0; j < p; j++) acc += Xb[i * p + j] * beta[j];
-            eta[i] = acc;
-        }
+        const double *Xb = X + start * p, *wb = w + start;
+        block_eta(Xb, beta, b, offset + start, size, p, eta);
         exp_vector(eta, q, size);
         for (int64_t i = 0; i < size; i++) q[i] *= wb[i];
         subtract_rows_outer(Xb, q, size, p, m, fit_intercept, Hb);
@@ -606,6 +608,9 @@ static int exec_module(PyObject *module) {
         add_address(module, "exp", (uintptr_t)bayesreg_exp) < 0 ||
         add_address(module, "log1p_unit", (uintptr_t)bayesreg_log1p_unit) < 0)
         return -1;
+#ifdef SOURCE_SHA256 /* of this file, from setup.py: fixed_density refuses a build of an older one */
+    if (PyModule_AddStringConstant(module, "SOURCE_SHA256", SOURCE_SHA256) < 0) return -1;
+#endif
     return PyModule_AddIntConstant(module, "N_SCALARS", N_SCALARS);
 }
 

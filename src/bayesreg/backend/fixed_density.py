@@ -33,8 +33,10 @@ A route never depends on what is cached, so a seed draws the same in every proce
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -66,11 +68,23 @@ _FAMILY, _P, _M, _ROWS, _FIT_INTERCEPT, _NOISE, _INTERCEPT_PRIOR, _N_EXPANDED, _
 # buf layout: loc (m), L (m*m), prior mean, l1, l2, x_mean (p each), then the scalars, then the family's data.
 _CONST, _INT_MU, _INT_SD, _NOISE_VALUE, _NOISE_CONST, _NOISE_NU, _Y_MEAN = range(7)
 _N_SCALARS = 7
-if _density.N_SCALARS != _N_SCALARS:  # an extension built from another version of _density.c
-    raise ImportError(
-        f"bayesreg.backend._density was built from another version of _density.c ({_density.N_SCALARS} "
-        f"scalars, this module packs {_N_SCALARS}); reinstall bayesreg (pip install -e .) to rebuild it."
-    )
+
+
+def _check_extension() -> None:
+    """Refuse an extension built from another _density.c than the one beside it (an edit not rebuilt)."""
+    source = Path(__file__).with_name("_density.c")
+    built_from = getattr(_density, "SOURCE_SHA256", None)
+    stale = _density.N_SCALARS != _N_SCALARS
+    if source.exists() and built_from is not None:
+        stale = stale or hashlib.sha256(source.read_bytes()).hexdigest() != built_from
+    if stale:
+        raise ImportError(
+            f"bayesreg.backend._density ({_density.__file__}) was built from another version of "
+            f"{source.name}: rebuild it with `pip install -e .` (or `sh scripts/setup.sh`)."
+        )
+
+
+_check_extension()
 
 
 def structure_of(model: pm.Model) -> FixedStructure | None:

@@ -354,11 +354,7 @@ class _CachedModel(CompiledPyMCModel):
 
     def with_data(self, **updates):
         """The same compiled model on new values of its shared variables (no compilation)."""
-        shared = dict(self.shared_data)
-        for name, value in updates.items():
-            if name not in shared:
-                raise KeyError(f"Unknown shared variable: {name}")
-            shared[name] = _frozen(value, shared[name].dtype, shared[name].ndim)
+        shared = _updated(self.shared_data, updates)
         new_data = {"shared_data": shared, "user_data": _pack(self.data_names, shared)}
         return dataclasses.replace(self, **new_data)  # type: ignore[arg-type]  # fields of the base
 
@@ -376,14 +372,20 @@ class _FixedModel(_CachedModel):
 
     def with_data(self, **updates):
         """The same callbacks on new values of the model's Data containers (nothing compiles)."""
-        unknown = sorted(set(updates) - set(self.shared_data))
-        if unknown:
-            raise KeyError(f"Unknown shared variable: {unknown[0]}")
-        shared = dict(self.shared_data)
-        for name, value in updates.items():
-            shared[name] = _frozen(value, shared[name].dtype, shared[name].ndim)
+        shared = _updated(self.shared_data, updates)
         new_data = {"shared_data": shared, **_fixed_data(self.structure, shared, self.shape_info)}
         return dataclasses.replace(self, **new_data)
+
+
+def _updated(shared: dict[str, np.ndarray], updates: dict[str, Any]) -> dict[str, np.ndarray]:
+    """``shared`` with ``updates`` put in, each frozen in its container's dtype and ndim."""
+    unknown = sorted(set(updates) - set(shared))
+    if unknown:
+        raise KeyError(f"Unknown shared variable: {unknown[0]}")
+    new = dict(shared)
+    for name, value in updates.items():
+        new[name] = _frozen(value, new[name].dtype, new[name].ndim)
+    return new
 
 
 def _fixed_data(
