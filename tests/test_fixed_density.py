@@ -38,8 +38,8 @@ import pytest
 from pytensor.compile.mode import Mode
 
 from bayesreg.backend import nutpie_model
-from bayesreg.backend.fixed_density import fixed_objective, pack, python_density, structure_of
-from bayesreg.backend.inference import _CompiledObjective
+from bayesreg.backend.fixed_density import map_density, pack, python_density, structure_of
+from bayesreg.backend.inference import FixedObjective, _CompiledObjective
 from bayesreg.backend.model import Whitening, build_linear_model, build_logistic_model, build_poisson_model
 from bayesreg.stats.conjugate import sufficient_stats
 from bayesreg.stats.prior_terms import (
@@ -377,8 +377,9 @@ def check_map_objective(model: pm.Model, exclude_terms: tuple[str, ...] = (), se
     outputs = ["coef"] + (["intercept"] if structure.fit_intercept else [])
     if structure.family == "gaussian" and structure.noise != "known":
         outputs.append("noise_sigma")
-    fixed = fixed_objective(model, outputs, exclude_terms)
-    assert fixed is not None
+    density = map_density(model, outputs, exclude_terms)
+    assert density is not None
+    fixed = FixedObjective(model, density, outputs)
     reference = _CompiledObjective(model, outputs, exclude_terms).bind(model)
     excess = PYMC_LOG_2_EXCESS if structure.noise in PYMC_LOG_2_NOISES else 0.0
     assert fixed.slices() == reference.slices()
@@ -426,11 +427,11 @@ def test_the_map_objective_is_only_for_the_models_it_covers():
         "normal", True, False, "halfnormal", whiten=False, prior_sigma_prior=2.0, initial_prior_sigma=1.0
     )
     unwhitened = logistic_model("laplace", True, False, False, whiten=False)
-    assert fixed_objective(whitened, ["coef"]) is None
-    assert fixed_objective(hierarchical, ["coef"]) is None
-    assert fixed_objective(unwhitened, ["coef", "y"]) is None  # an output it does not compute
-    assert fixed_objective(unwhitened, ["coef"], exclude_terms=("coef_prior_smooth",)) is None
-    assert fixed_objective(unwhitened, ["coef", "intercept"], exclude_terms=("coef_prior_l1",)) is not None
+    assert map_density(whitened, ["coef"]) is None
+    assert map_density(hierarchical, ["coef"]) is None
+    assert map_density(unwhitened, ["coef", "y"]) is None  # an output it does not compute
+    assert map_density(unwhitened, ["coef"], exclude_terms=("coef_prior_smooth",)) is None
+    assert map_density(unwhitened, ["coef", "intercept"], exclude_terms=("coef_prior_l1",)) is not None
 
 
 @pytest.mark.parametrize("exposure", [False, True], ids=["no-exposure", "exposure"])

@@ -37,7 +37,7 @@ import hashlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pymc as pm
@@ -47,11 +47,11 @@ from bayesreg.backend import _density  # type: ignore[attr-defined]  # the C ext
 from bayesreg.backend.model import FEATURE_DIM, FixedStructure
 
 __all__ = [
+    "CallableDensity",
     "Callback",
     "FixedCallbacks",
-    "FixedObjective",
     "callbacks",
-    "fixed_objective",
+    "map_density",
     "pack",
     "python_density",
     "structure_of",
@@ -263,6 +263,9 @@ _LOGP = ctypes.CFUNCTYPE(
 _EXPAND = ctypes.CFUNCTYPE(
     ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p
 )
+_HESSIAN = ctypes.CFUNCTYPE(
+    ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p
+)
 _ELEMENTWISE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
 _NO_MEMORY = 5
 
@@ -300,18 +303,22 @@ def python_density(structure: FixedStructure, values: dict[str, np.ndarray], nam
     >>> round(value, 6), grad.round(6).tolist()   # log(1/2) + log N(0 | 0, 1), and 1/2
     (-1.612086, [0.5])
     """
-    density = _CallableDensity(*pack(structure, values, names))
+    density = CallableDensity(*pack(structure, values, names))
     return density.logp, density.expand
 
 
-class _CallableDensity:
-    """The C functions on one packed buffer and header (which it keeps alive: user_data points at them)."""
+class CallableDensity:
+    """The C functions on one packed buffer and header (which it keeps alive: user_data points at them).
 
-    def __init__(self, buf: np.ndarray, ints: np.ndarray):
-        self.buf, self.ints = buf, ints
+    ``blocks`` names the expanded vector's pieces (name, size) in order, for :meth:`stored`.
+    """
+
+    def __init__(self, buf: np.ndarray, ints: np.ndarray, blocks: Sequence[tuple[str, int]] = ()):
+        self.buf, self.ints, self.blocks = buf, ints, list(blocks)
         self.user_data = np.array([buf.ctypes.data, buf.size, ints.ctypes.data, ints.size], dtype=np.int64)
         fixed = callbacks({code: name for name, code in _FAMILIES.items()}[int(ints[_FAMILY])])
         self._logp, self._expand = _LOGP(fixed.logp.address), _EXPAND(fixed.expand.address)
+        self._hessian = _HESSIAN(_density.hessian)
 
     def logp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """The log density at ``x`` and its gradient (not finite values are returned as they are)."""
@@ -333,107 +340,39 @@ class _CallableDensity:
             raise MemoryError("the fixed density could not allocate its work space")
         return out
 
+    def hessian(self, x: np.ndarray) -> np.ndarray:
+        """The Hessian of the log density at ``x`` (the same with or without the log transform's Jacobian)."""
+        x = np.ascontiguousarray(x, dtype=float)
+        out = np.empty((x.size, x.size))
+        status = self._hessian(x.size, x.ctypes.data, out.ctypes.data, self.user_data.ctypes.data)
+        if status == _NO_MEMORY:
+            raise MemoryError("the fixed density could not allocate its work space")
+        return out
 
-# --- the MAP's objective ------------------------------------------------------------------------
+    def stored(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Every stored variable at ``x`` by name (the pieces ``blocks`` names)."""
+        expanded, named, start = self.expand(x), {}, 0
+        for name, size in self.blocks:
+            named[name] = expanded[start : start + size]
+            start += size
+        return named
 
-_HESSIAN = ctypes.CFUNCTYPE(
-    ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p
-)
+
+# --- the MAP's density ----------------------------------------------------------------------------
+
 _L1_TERM = "coef_prior_l1"  # the Potential find_map_l1 leaves out and handles itself
 
 
-_MAP_ORDER = ("coef", "intercept_centered", "noise_sigma_log__")  # the density's order of an unwhitened model
-
-
-class FixedObjective:
-    """The MAP's objective of an unwhitened marked model, on the C density: nothing to compile.
-
-    The log density without the Jacobian of the log transform (the MAP is the mode of the noise sd
-    as written), its gradient and Hessian, as functions of the model's value variables flattened in
-    the model's order, and the reported outputs at a point: what
-    :func:`bayesreg.backend.inference.find_map` needs of an objective. The density is packed with
-    ``loc = 0`` and ``L = I``, so its z is (coef, intercept_centered). Build it with
-    :func:`fixed_objective`, which says when a model has none.
-    """
-
-    def __init__(
-        self, model: pm.Model, structure: FixedStructure, output_vars: Sequence[str], include_l1: bool
-    ):
-        values = {d.name: d.get_value() for d in model.data_vars}
-        p = len(model.coords[FEATURE_DIM])
-        m = p + int(structure.fit_intercept)
-        values["whitening_loc"], values["whitening_scale_tril"] = np.zeros(m), np.eye(m)
-        if not include_l1 and structure.prior in ("laplace", "elasticnet"):
-            values["prior_l1_weight"] = np.zeros(p)  # the caller handles the L1 term exactly
-        self._blocks = _canonical_blocks(structure, p, m)
-        self.density = _CallableDensity(*pack(structure, values, [name for name, _ in self._blocks]))
-        self._hessian = _HESSIAN(_density.hessian)
-        self.output_vars = list(output_vars)
-        self.value_names = [v.name for v in model.value_vars]
-        sizes = {"coef": p, "intercept_centered": 1, "noise_sigma_log__": 1}
-        self.shapes = [(p,) if name == "coef" else () for name in self.value_names]
-        model_start = dict(
-            zip(self.value_names, np.cumsum([0, *(sizes[n] for n in self.value_names)]), strict=False)
-        )
-        # x_density = x[perm]: for each entry of the density's vector, its place in the model's.
-        density_order = [name for name in _MAP_ORDER if name in model_start]
-        self.perm = np.concatenate([model_start[n] + np.arange(sizes[n]) for n in density_order])
-        self.log_sigma = m if "noise_sigma_log__" in model_start else None
-        self._last_x: np.ndarray | None = None
-        self._last: tuple[float, np.ndarray, np.ndarray] = (np.nan, np.empty(0), np.empty(0))
-
-    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """Log density, gradient and Hessian at ``x`` (each point evaluated once)."""
-        if self._last_x is None or not np.array_equal(x, self._last_x):
-            x_density = np.ascontiguousarray(x[self.perm], dtype=float)
-            logp, grad_density = self.density.logp(x_density)
-            hess_density = np.empty((x.size, x.size))
-            user_data = self.density.user_data.ctypes.data
-            if (
-                self._hessian(x.size, x_density.ctypes.data, hess_density.ctypes.data, user_data)
-                == _NO_MEMORY
-            ):
-                raise MemoryError("the fixed density could not allocate its work space")
-            if self.log_sigma is not None:  # the density includes the log transform's Jacobian, log sigma
-                logp -= x_density[self.log_sigma]
-                grad_density[self.log_sigma] -= 1.0
-            grad, hess = np.empty_like(grad_density), np.empty_like(hess_density)
-            grad[self.perm] = grad_density
-            hess[np.ix_(self.perm, self.perm)] = hess_density
-            self._last_x, self._last = x.copy(), (logp, grad, hess)
-        return self._last
-
-    def slices(self) -> dict[str, slice]:
-        """Where each value variable sits in the flat vector."""
-        out, start = {}, 0
-        for name, shape in zip(self.value_names, self.shapes, strict=True):
-            size = math.prod(shape)
-            out[name] = slice(start, start + size)
-            start += size
-        return out
-
-    def flatten(self, point: dict[str, Any]) -> np.ndarray:
-        """The flat vector of a point (a dict of value variables)."""
-        return np.concatenate([np.ravel(point[n]) for n in self.value_names]).astype(float)
-
-    def report(self, x: np.ndarray) -> list[np.ndarray]:
-        """The values of ``output_vars`` at ``x``."""
-        expanded = self.density.expand(x[self.perm])
-        named, start = {}, 0
-        for name, size in self._blocks:
-            named[name] = expanded[start : start + size]
-            start += size
-        return [named[name] if name == "coef" else named[name].reshape(()) for name in self.output_vars]
-
-
-def fixed_objective(
+def map_density(
     model: pm.Model, output_vars: Sequence[str], exclude_terms: Sequence[str] = ()
-) -> FixedObjective | None:
-    """The MAP's objective of ``model`` on the C density, or None if the model is not one it covers.
+) -> CallableDensity | None:
+    """The C density of an unwhitened marked model, for its MAP; None if the model is not one it covers.
 
     Covered: an unwhitened model a builder marked, whose value variables are coef,
     [intercept_centered] and [noise_sigma_log__], reporting any of the stored variables, and leaving
-    out nothing or the L1 term (``coef_prior_l1``).
+    out nothing or the L1 term (``coef_prior_l1``). The density is packed with ``loc = 0`` and
+    ``L = I``, so its z is (coef, intercept_centered), then log sigma;
+    :class:`bayesreg.backend.inference.FixedObjective` puts it in the model's order.
 
     Examples
     --------
@@ -443,9 +382,9 @@ def fixed_objective(
     >>> prior = CoefficientPrior("normal", sigma=np.ones(1), mean=np.zeros(1))
     >>> model = build_logistic_model(np.ones((1, 1)), np.ones(1), feature_names=["x"], prior=prior,
     ...                              fit_intercept=False)
-    >>> logp, grad, hess = fixed_objective(model, ["coef"])(np.zeros(1))
-    >>> round(logp, 6), grad.tolist(), hess.tolist()  # log(1/2) + log N(0 | 0, 1); 1/2; -1/4 - 1
-    (-1.612086, [0.5], [[-1.25]])
+    >>> density = map_density(model, ["coef"])
+    >>> round(density.logp(np.zeros(1))[0], 6), density.hessian(np.zeros(1)).tolist()  # -1/4 - 1
+    (-1.612086, [[-1.25]])
     """
     structure = structure_of(model)
     if structure is None or structure.whitened or set(exclude_terms) - {_L1_TERM}:
@@ -455,9 +394,14 @@ def fixed_objective(
         expected.append("intercept_centered")
     if structure.family == "gaussian" and structure.noise != "known":
         expected.append("noise_sigma_log__")
-    value_names = [v.name for v in model.value_vars]
     p = len(model.coords.get(FEATURE_DIM, ()))
-    stored = {name for name, _ in _canonical_blocks(structure, p, p + int(structure.fit_intercept))}
-    if sorted(value_names) != sorted(expected) or not set(output_vars) <= stored:
+    m = p + int(structure.fit_intercept)
+    blocks = _canonical_blocks(structure, p, m)
+    value_names = [v.name for v in model.value_vars]
+    if sorted(value_names) != sorted(expected) or not set(output_vars) <= {name for name, _ in blocks}:
         return None
-    return FixedObjective(model, structure, output_vars, include_l1=_L1_TERM not in exclude_terms)
+    values = {d.name: d.get_value() for d in model.data_vars}
+    values["whitening_loc"], values["whitening_scale_tril"] = np.zeros(m), np.eye(m)
+    if _L1_TERM in exclude_terms and structure.prior in ("laplace", "elasticnet"):
+        values["prior_l1_weight"] = np.zeros(p)  # the caller handles the L1 term exactly
+    return CallableDensity(*pack(structure, values, [name for name, _ in blocks]), blocks=blocks)

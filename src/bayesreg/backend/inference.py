@@ -29,7 +29,8 @@ from pymc.pytensorf import join_nonshared_inputs
 from scipy import optimize
 
 from bayesreg._warn import warn_user
-from bayesreg.backend.fixed_density import FixedObjective, fixed_objective
+from bayesreg.backend.fixed_density import CallableDensity, map_density
+from bayesreg.backend.model import FEATURE_DIM
 from bayesreg.backend.options import RESERVED_SAMPLE_KWARGS
 from bayesreg.backend.python_mode import without_c
 from bayesreg.backend.results import MapResult
@@ -63,10 +64,8 @@ class _CompiledObjective:
         data_inputs = [d.type(name=d.name) for d in data_vars]
         as_inputs = dict(zip(data_vars, data_inputs, strict=True))
 
-        # Terms left out (by name) are handled by the caller exactly, e.g. a non-smooth L1 prior.
-        terms = [t for t in [*model.basic_RVs, *model.potentials] if t.name not in set(exclude_terms)]
         [logp], joined = join_nonshared_inputs(
-            default_point, [model.logp(vars=terms, jacobian=False)], model.value_vars
+            default_point, [_objective_logp(model, exclude_terms)], model.value_vars
         )
         # One scalar cost and one wrt variable: pt.grad returns one Variable (its stub says more).
         grad = cast("Variable", pt.grad(logp, joined))
@@ -85,17 +84,47 @@ class _CompiledObjective:
             [*model.value_vars, *data_inputs], outputs, on_unused_input="ignore", mode=_MAP_MODE
         )
 
-    def bind(self, model: pm.Model) -> _Objective | FixedObjective:
+    def bind(self, model: pm.Model) -> _Objective:
         """The objective at the data of ``model`` (same structure as the compiled one)."""
         return _Objective(self, [d.get_value(borrow=True) for d in model.data_vars])
 
 
-class _Objective:
+def _objective_logp(model: pm.Model, exclude_terms: Sequence[str]) -> Variable:
+    """The MAP's log density of ``model``: no Jacobian, without the terms named in ``exclude_terms``.
+
+    Terms left out are handled by the caller exactly, e.g. a non-smooth L1 prior.
+    """
+    terms = [t for t in [*model.basic_RVs, *model.potentials] if t.name not in set(exclude_terms)]
+    return model.logp(vars=terms, jacobian=False)
+
+
+class _FlatLayout:
+    """The model's value variables as one flat vector: their names and shapes, in the model's order."""
+
+    value_names: list[str]
+    shapes: list[tuple[int, ...]]
+
+    def slices(self) -> dict[str, slice]:
+        """Where each value variable sits in the flat vector."""
+        out, start = {}, 0
+        for name, shape in zip(self.value_names, self.shapes, strict=True):
+            size = int(np.prod(shape))
+            out[name] = slice(start, start + size)
+            start += size
+        return out
+
+    def flatten(self, point: Mapping[str, Any]) -> np.ndarray:
+        """The flat vector of a point (a mapping of value variables)."""
+        return np.concatenate([np.ravel(point[n]) for n in self.value_names]).astype(float)
+
+
+class _Objective(_FlatLayout):
     """A compiled objective bound to data; evaluates each point once."""
 
     def __init__(self, compiled: _CompiledObjective, data: list[np.ndarray]):
         self.compiled = compiled
         self.data = data
+        self.value_names, self.shapes = compiled.value_names, compiled.shapes
         self._last_x: np.ndarray | None = None
         self._last: tuple = ()
 
@@ -108,24 +137,70 @@ class _Objective:
             self._last_x, self._last = x.copy(), (float(logp), grad, hess)
         return self._last
 
-    def slices(self) -> dict[str, slice]:
-        out, start = {}, 0
-        for name, shape in zip(self.compiled.value_names, self.compiled.shapes, strict=True):
-            size = int(np.prod(shape))
-            out[name] = slice(start, start + size)
-            start += size
-        return out
-
-    def flatten(self, point: Mapping[str, Any]) -> np.ndarray:
-        return np.concatenate([np.ravel(point[n]) for n in self.compiled.value_names]).astype(float)
-
     def report(self, x: np.ndarray) -> list[np.ndarray]:
-        values = [
-            x[sl].reshape(shape)
-            for sl, shape in zip(self.slices().values(), self.compiled.shapes, strict=True)
-        ]
+        values = [x[sl].reshape(shape) for sl, shape in zip(self.slices().values(), self.shapes, strict=True)]
         with np.errstate(all="ignore"):
             return self.compiled._report(*values, *self.data)
+
+
+# The C density's order of an unwhitened model's value variables (see fixed_density.map_density).
+_DENSITY_ORDER = ("coef", "intercept_centered", "noise_sigma_log__")
+
+
+class FixedObjective(_FlatLayout):
+    """The MAP's objective on the hand-written C density: nothing to compile.
+
+    The log density without the Jacobian of the log transform (the MAP is the mode of the noise sd
+    as written), its gradient and Hessian, in the model's order of value variables, and the
+    reported outputs at a point. Built by :func:`_objective_for` for the models
+    :func:`bayesreg.backend.fixed_density.map_density` covers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesreg.backend.model import build_logistic_model
+    >>> from bayesreg.stats.prior_terms import CoefficientPrior
+    >>> prior = CoefficientPrior("normal", sigma=np.ones(1), mean=np.zeros(1))
+    >>> model = build_logistic_model(np.ones((1, 1)), np.ones(1), feature_names=["x"], prior=prior,
+    ...                              fit_intercept=False)
+    >>> logp, grad, hess = FixedObjective(model, map_density(model, ["coef"]), ["coef"])(np.zeros(1))
+    >>> round(logp, 6), grad.tolist(), hess.tolist()  # log(1/2) + log N(0 | 0, 1); 1/2; -1/4 - 1
+    (-1.612086, [0.5], [[-1.25]])
+    """
+
+    def __init__(self, model: pm.Model, density: CallableDensity, output_vars: Sequence[str]):
+        self.density, self.output_vars = density, list(output_vars)
+        self.value_names = [v.name for v in model.value_vars]
+        p = len(model.coords[FEATURE_DIM])
+        self.shapes = [(p,) if name == "coef" else () for name in self.value_names]
+        slices = self.slices()
+        # x_density = x[perm]: for each entry of the density's vector, its place in the model's.
+        order = [name for name in _DENSITY_ORDER if name in slices]
+        self.perm = np.concatenate([np.arange(slices[n].start, slices[n].stop) for n in order])
+        # The density adds log sigma, the log transform's Jacobian, at its last entry.
+        self.log_sigma = self.perm.size - 1 if "noise_sigma_log__" in slices else None
+        self._last_x: np.ndarray | None = None
+        self._last: tuple[float, np.ndarray, np.ndarray] = (np.nan, np.empty(0), np.empty(0))
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Log density, gradient and Hessian at ``x`` (each point evaluated once)."""
+        if self._last_x is None or not np.array_equal(x, self._last_x):
+            x_density = x[self.perm]
+            logp, grad_density = self.density.logp(x_density)
+            hess_density = self.density.hessian(x_density)
+            if self.log_sigma is not None:
+                logp -= x_density[self.log_sigma]
+                grad_density[self.log_sigma] -= 1.0
+            grad, hess = np.empty_like(grad_density), np.empty_like(hess_density)
+            grad[self.perm] = grad_density
+            hess[np.ix_(self.perm, self.perm)] = hess_density
+            self._last_x, self._last = x.copy(), (logp, grad, hess)
+        return self._last
+
+    def report(self, x: np.ndarray) -> list[np.ndarray]:
+        """The values of ``output_vars`` at ``x``."""
+        stored = self.density.stored(x[self.perm])
+        return [stored[name] if name == "coef" else stored[name].reshape(()) for name in self.output_vars]
 
 
 _CACHE: OrderedDict[Hashable, Any] = OrderedDict()
@@ -164,9 +239,9 @@ def _objective_for(
 
     The compiled objective is cached by structure (``structure_key``) and compiled on a miss.
     """
-    fixed = fixed_objective(model, output_vars, exclude_terms)
-    if fixed is not None:
-        return fixed
+    density = map_density(model, output_vars, exclude_terms)
+    if density is not None:
+        return FixedObjective(model, density, output_vars)
     if structure_key is None:
         return _CompiledObjective(model, output_vars, exclude_terms).bind(model)
     key = _structure_key(model, structure_key, "map", tuple(output_vars), tuple(exclude_terms))
@@ -184,14 +259,13 @@ def _stored_objective(
     """
     from bayesreg.backend.disk_cache import Unfingerprintable, fingerprint, load_object, store_object
 
-    terms = [t for t in [*model.basic_RVs, *model.potentials] if t.name not in set(exclude_terms)]
     outputs = model.replace_rvs_by_values([model[name] for name in output_vars])
     # The compiled functions split one flat vector by the value variables' shapes: part of the key.
     shapes = {name: np.shape(value) for name, value in model.initial_point().items()}
     try:
         key = fingerprint(
             [],
-            [model.logp(vars=terms, jacobian=False), *outputs],
+            [_objective_logp(model, exclude_terms), *outputs],
             f"map objective, mode {_MAP_MODE}",
             f"values={[(v.name, str(v.type), shapes[v.name]) for v in model.value_vars]}",
             f"dims={[(name, len(values)) for name, values in model.coords.items()]}",
