@@ -18,6 +18,19 @@ def test_import_does_not_load_pymc_arviz_or_sklearn():
     assert out.stdout.strip() == "[]"
 
 
+def test_fits_without_the_sampler_load_neither_the_arviz_umbrella_nor_matplotlib():
+    # `import arviz` loads arviz_plots and with it matplotlib.pyplot (half a second in a fresh
+    # process); the exact and Laplace fits need only arviz_base and arviz_stats.
+    code = (
+        "import sys, numpy as np; from bayesreg import BayesianLinearRegression as B; "
+        "X = np.random.default_rng(0).normal(size=(40, 3)); y = X @ [1.0, -1.0, 0.5]; "
+        "[B(1.0, noise_sigma=1.0, method=m, progressbar=False).fit(X, y) for m in ('exact', 'laplace')]; "
+        "print(sorted(m for m in ('arviz', 'arviz_plots', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 PUBLIC_API = {
     "BayesianLinearRegression",
     "BayesianLogisticRegression",

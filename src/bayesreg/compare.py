@@ -203,7 +203,7 @@ def _posterior_columns(est, n_rows: int, hdi_prob: float) -> tuple[dict[str, np.
         cols = {"posterior_mean": mean, "posterior_sd": sd, "low": mean - z * sd, "high": mean + z * sd}
         return cols | {"mcse": np.zeros(n_rows)}, "exact"
 
-    import arviz as az
+    import arviz_stats as azs
     import xarray as xr
 
     post = est.idata_["posterior"].to_dataset()
@@ -212,7 +212,7 @@ def _posterior_columns(est, n_rows: int, hdi_prob: float) -> tuple[dict[str, np.
     values = est._term_draws(post)
     coords = {"chain": post["chain"].values, "draw": post["draw"].values, "term": np.arange(values.shape[2])}
     draws = xr.Dataset({"value": (("chain", "draw", "term"), values)}, coords=coords)
-    bounds = np.asarray(az.hdi(draws, prob=hdi_prob)["value"].transpose("term", ...).values)
+    bounds = np.asarray(azs.hdi(draws, prob=hdi_prob)["value"].transpose("term", ...).values)
     mean = draws["value"].mean(dim=("chain", "draw")).values
     sd = draws["value"].std(dim=("chain", "draw"), ddof=1).values
     if est.method == "laplace" and laplace is not None:
@@ -226,7 +226,7 @@ def _posterior_columns(est, n_rows: int, hdi_prob: float) -> tuple[dict[str, np.
         }
         return cols | {"mcse": np.asarray(laplace.term_mcse)[:n_rows]}, "importance-weighted draws"
     cols = {"posterior_mean": mean, "posterior_sd": sd, "low": bounds[:, 0], "high": bounds[:, 1]}
-    return cols | {"mcse": np.asarray(az.mcse(draws)["value"].values)}, "posterior draws"
+    return cols | {"mcse": np.asarray(azs.mcse(draws)["value"].values)}, "posterior draws"
 
 
 def _disagreements(

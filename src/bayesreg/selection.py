@@ -216,14 +216,14 @@ def _fit_one(template, X, y, prior_sigma: float):
 def _loo_columns(est) -> dict[str, float]:
     import warnings
 
-    import arviz as az
+    import arviz_stats as azs
 
     if est.idata_ is None or "log_likelihood" not in est.idata_.children:
         nan = float("nan")
         return dict.fromkeys(("elpd_loo", "elpd_loo_se", "p_loo", "n_bad_pareto_k", "max_pareto_k"), nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # counted below instead
-        loo = az.loo(est.idata_, pointwise=True)
+        loo = azs.loo(est.idata_, pointwise=True)
     k = np.asarray(loo.pareto_k).ravel()
     return {
         "elpd_loo": float(loo.elpd),

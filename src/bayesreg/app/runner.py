@@ -238,7 +238,7 @@ def _chain_figure(idata) -> tuple[str, Any]:
     and explains nothing; those texts are removed and a caption says what the lines and any marked
     points (ArviZ's multi-chain test flags, kept) mean.
     """
-    import arviz as az
+    import arviz_plots as azp
     import numpy as np
 
     post = idata["posterior"]
@@ -246,7 +246,7 @@ def _chain_figure(idata) -> tuple[str, Any]:
     n_panels = sum(int(np.prod([post[v].sizes[d] for d in post[v].dims[2:]])) for v in var_names)
     rows = -(-n_panels // 4)  # both plots wrap panels into 4 columns
     chains = post.sizes["chain"]
-    name, plot = ("rank.png", az.plot_rank) if chains >= 2 else ("trace.png", az.plot_trace)
+    name, plot = ("rank.png", azp.plot_rank) if chains >= 2 else ("trace.png", azp.plot_trace)
     pc = plot(
         idata,
         var_names=var_names,
@@ -283,7 +283,7 @@ def _write_fit_files(fit: FitResult, folder: Path, attrs: dict[str, Any]) -> Non
     written.append("coefficients.png")
 
     if est.idata_ is not None:
-        import arviz as az
+        import arviz_stats as azs
         import matplotlib.pyplot as plt
 
         tree = est.idata_.copy(deep=False)  # the estimator's own tree keeps its attributes
@@ -293,7 +293,7 @@ def _write_fit_files(fit: FitResult, folder: Path, attrs: dict[str, Any]) -> Non
         fit.posterior_bytes = (folder / "posterior.nc").stat().st_size
         if "log_likelihood" in tree.children:
             fit.log_likelihood_bytes = int(tree["log_likelihood"].to_dataset().nbytes)
-        summary = az.summary(est.idata_, ci_kind="hdi", ci_prob=HDI_PROB, round_to="none")
+        summary = azs.summary(est.idata_, ci_kind="hdi", ci_prob=HDI_PROB, round_to="none")
         summary.to_csv(folder / "summary.csv")
         written.append("summary.csv")
         name, figure = _chain_figure(est.idata_)

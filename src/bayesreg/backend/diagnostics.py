@@ -113,15 +113,15 @@ def check_convergence(
     >>> check_convergence(az.from_dict({"posterior": {"x": draws}})).converged
     True
     """
-    import arviz as az
+    import arviz_stats as azs
 
     posterior = idata["posterior"].to_dataset()
     if var_names is not None:
         posterior = posterior[list(var_names)]
     n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
-    r_hat = _max_over(az.rhat(posterior))
-    ess_bulk = _min_over(az.ess(posterior, method="bulk"))
-    ess_tail = _min_over(az.ess(posterior, method="tail"))
+    r_hat = _max_over(azs.rhat(posterior))
+    ess_bulk = _min_over(azs.ess(posterior, method="bulk"))
+    ess_tail = _min_over(azs.ess(posterior, method="tail"))
 
     n_div = n_depth = 0
     if "sample_stats" in idata.children:

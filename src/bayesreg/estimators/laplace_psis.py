@@ -378,7 +378,7 @@ def fit_laplace(
     ``log_likelihood`` gives the weighted log likelihood of draws (:func:`rows_log_likelihood`,
     :func:`gaussian_stats_log_likelihood`).
     """
-    import arviz as az
+    import arviz_base as azb
 
     from bayesreg.estimators.predictive import ParameterDraws, log_prior_draws
 
@@ -426,7 +426,7 @@ def fit_laplace(
     groups: dict[str, np.ndarray] = {"coef": coef[keep].reshape(*shape, p)}
     if est.fit_intercept:
         groups["intercept"] = intercept[keep].reshape(shape)
-    idata = az.from_dict(
+    idata = azb.from_dict(
         {"posterior": groups}, dims={"coef": [FEATURE_DIM]}, coords={FEATURE_DIM: est._feature_names()}
     )
     est._attach_data_groups(idata, X, y, sample_weight, dict(row_data) if row_data else None)

@@ -441,7 +441,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         self, X: np.ndarray, y: np.ndarray, prior: CoefficientPrior, sample_weight: np.ndarray | None = None
     ) -> None:
         """Closed-form posterior, and exact iid draws in a DataTree like the sampler's."""
-        import arviz as az
+        import arviz_base as azb
 
         post = self.exact_posterior_
         if post is None or self.noise_sigma is None:
@@ -457,7 +457,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianRegressionBase):
         groups: dict[str, np.ndarray] = {"coef": coef.reshape(self.chains, self.draws, -1)}
         if self.fit_intercept:
             groups["intercept"] = intercept.reshape(self.chains, self.draws)
-        idata = az.from_dict(
+        idata = azb.from_dict(
             {"posterior": groups},
             dims={"coef": ["feature"]},
             coords={"feature": self._feature_names()},
