@@ -28,10 +28,13 @@ Routes (``--routes``):
   it became the default (now the same as ``bayesreg``).
 
 Models (``--models``): ``diabetes`` (known noise sd 54, prior sd 10, X standardised),
-``diabetes_unknown`` (noise sd sampled; bayesreg routes only) and ``breast_cancer`` (logistic,
-prior sd 1). "max |z|" is the largest |mean − reference| / MCSE over the coefficients, against the
-exact posterior (known noise) or, for the others, the plain PyMC fit of the same run. "same draws"
-says whether the warm process drew exactly the cold one's draws (same seed). Usage::
+``diabetes_unknown`` (noise sd sampled; bayesreg routes only), ``breast_cancer`` (logistic,
+prior sd 1), ``binomial`` (400 rows of binomial counts, 1 to 20 trials, 6 standardised features,
+prior sd 1) and ``iris`` (3 classes, the multinomial model in scikit-learn's symmetric form,
+prior sd 1; it has no other prior, so no "new structure" run). "max |z|" is the largest
+|mean − reference| / MCSE over the coefficients, against the exact posterior (known noise) or, for
+the others, the plain PyMC fit of the same run. "same draws" says whether the warm process drew
+exactly the cold one's draws (same seed). Usage::
 
     python benchmarks/cold_start.py                                  # all routes, 5 repeats
     python benchmarks/cold_start.py --routes plain_pymc bayesreg --repeats 3 --models diabetes
@@ -63,7 +66,8 @@ ROUTES = [
     "bayesreg_map_cached",
     "bayesreg_map_py",
 ]
-MODELS = ["diabetes", "breast_cancer"]
+MODELS = ["diabetes", "breast_cancer", "binomial", "iris"]
+LOGISTIC_MODELS = ("breast_cancer", "binomial", "iris")
 PLAIN_ROUTES = ("plain_pymc", "plain_pymc_c")
 
 
@@ -71,23 +75,51 @@ NEW_STRUCTURE = "+new"  # suffix of a model name: the same data under another pr
 NEW_INTERCEPT_SIGMA = 100.0
 
 
-def load(model: str) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_breast_cancer, load_diabetes
+def load(model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Standardised X, y, and the trials of the binomial counts (else None)."""
+    from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
     model = model.removesuffix(NEW_STRUCTURE)
-    loader = load_breast_cancer if model == "breast_cancer" else load_diabetes
-    X, y = loader(return_X_y=True) if model == "breast_cancer" else loader(return_X_y=True, scaled=False)
-    return (X - X.mean(0)) / X.std(0), y
+    trials = None
+    if model == "binomial":
+        rng = np.random.default_rng(20261203)
+        X = rng.normal(size=(400, 6))
+        trials = rng.integers(1, 21, size=400)
+        y = rng.binomial(trials, 1.0 / (1.0 + np.exp(-(0.3 + X @ [0.8, -0.5, 0.3, 0.0, 0.2, -0.1]))))
+    elif model == "iris":
+        X, y = load_iris(return_X_y=True)
+    elif model == "breast_cancer":
+        X, y = load_breast_cancer(return_X_y=True)
+    else:
+        X, y = load_diabetes(return_X_y=True, scaled=False)
+    return (X - X.mean(0)) / X.std(0), y, trials
 
 
-def plain_fit(model: str, X: np.ndarray, y: np.ndarray, draws: int, seed: int):
-    """The obvious row-wise model; ``+new``: a Laplace prior of the same sd and a N(0, 100²) intercept."""
+def plain_fit(model: str, X: np.ndarray, y: np.ndarray, trials: np.ndarray | None, draws: int, seed: int):
+    """The obvious row-wise model; ``+new``: a Laplace prior of the same sd and a N(0, 100²) intercept.
+
+    iris: ``coef`` (class, feature) under N(0, 1), flat intercepts of the first two classes (the
+    third's fixed at 0, which leaves the coefficients' posterior as in the symmetric form).
+    """
     import pymc as pm
 
     new = model.endswith(NEW_STRUCTURE)
     model = model.removesuffix(NEW_STRUCTURE)
-    sigma = 1.0 if model == "breast_cancer" else 10.0
-    with pm.Model(coords={"feature": np.arange(X.shape[1])}):
+    sigma = 1.0 if model in LOGISTIC_MODELS else 10.0
+    with pm.Model(coords={"feature": np.arange(X.shape[1]), "class": np.arange(3)}):
+        if model == "iris":
+            coef = pm.Normal("coef", 0.0, sigma, dims=("class", "feature"))
+            contrasts = pm.Flat("intercept_contrasts", shape=2)
+            eta = pm.math.concatenate([contrasts, np.zeros(1)])[None, :] + pm.math.dot(X, coef.T)
+            pm.Categorical("y", logit_p=eta, observed=y)
+            return pm.sample(
+                draws,
+                tune=draws,
+                chains=4,
+                random_seed=seed,
+                progressbar=False,
+                compute_convergence_checks=False,
+            )
         if new:
             coef = pm.Laplace("coef", 0.0, sigma / np.sqrt(2.0), dims="feature")
             intercept = pm.Normal("intercept", 0.0, NEW_INTERCEPT_SIGMA)
@@ -97,6 +129,8 @@ def plain_fit(model: str, X: np.ndarray, y: np.ndarray, draws: int, seed: int):
         eta = intercept + pm.math.dot(X, coef)
         if model == "breast_cancer":
             pm.Bernoulli("y", logit_p=eta, observed=y)
+        elif model == "binomial":
+            pm.Binomial("y", n=trials, logit_p=eta, observed=y)
         else:
             pm.Normal("y", eta, 54.0, observed=y)
         return pm.sample(
@@ -163,11 +197,12 @@ def worker(route: str, model: str, draws: int, seed: int, cache: str) -> dict:
     from bayesreg import BayesianLinearRegression, BayesianLogisticRegression
 
     imported = time.perf_counter()
-    X, y = load(model)
+    X, y, trials = load(model)
+    fit_kwargs = {} if trials is None else {"trials": trials}
     exact = None
     if route in PLAIN_ROUTES:
         t0 = time.perf_counter()
-        idata = plain_fit(model, X, y, draws, seed)
+        idata = plain_fit(model, X, y, trials, draws, seed)
         seconds = time.perf_counter() - t0
     else:
         sample_kwargs = use_route(route, cache)
@@ -175,7 +210,7 @@ def worker(route: str, model: str, draws: int, seed: int, cache: str) -> dict:
         if model.endswith(NEW_STRUCTURE):
             kw |= {"prior": "laplace", "intercept_prior_sigma": NEW_INTERCEPT_SIGMA}
             model = model.removesuffix(NEW_STRUCTURE)
-        if model == "breast_cancer":
+        if model in LOGISTIC_MODELS:
             est = BayesianLogisticRegression(1.0, sample_kwargs=sample_kwargs or None, **kw)
         else:
             noise = None if model == "diabetes_unknown" else 54.0
@@ -183,7 +218,7 @@ def worker(route: str, model: str, draws: int, seed: int, cache: str) -> dict:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            est.fit(X, y)
+            est.fit(X, y, **fit_kwargs)
         seconds = time.perf_counter() - t0
         idata = est.idata_
         if model == "diabetes" and est.exact_posterior_ is not None:
@@ -244,9 +279,11 @@ def measure(
                 row["cold"].append(run_worker(route, model, draws, r, cache, jax_path))
                 row["warm"].append(run_worker(route, model, draws, r, cache, jax_path))
                 # A third process, same caches: the first fit of a structure not seen before.
-                row["new"].append(run_worker(route, model + NEW_STRUCTURE, draws, r, cache, jax_path))
+                if model != "iris":
+                    row["new"].append(run_worker(route, model + NEW_STRUCTURE, draws, r, cache, jax_path))
             times = f"cold {row['cold'][-1]['fit_s']:6.2f} s  warm {row['warm'][-1]['fit_s']:6.2f} s"
-            times += f"  new structure {row['new'][-1]['fit_s']:6.2f} s"
+            if row["new"]:
+                times += f"  new structure {row['new'][-1]['fit_s']:6.2f} s"
             print(f"  {r} {model:>16} {route:<20} {times}", file=sys.stderr, flush=True)
     return list(results.values())
 
@@ -258,16 +295,20 @@ def table(results: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     plain = {(r["model"]): r for r in results if r["route"] == "plain_pymc"}
+
+    def median_fit(runs: list[dict]) -> float:
+        return statistics.median(x["fit_s"] for x in runs) if runs else float("nan")
+
     for r in results:
-        cold = statistics.median(x["fit_s"] for x in r["cold"])
-        warm = statistics.median(x["fit_s"] for x in r["warm"])
-        new = statistics.median(x["fit_s"] for x in r["new"])
+        cold, warm, new = median_fit(r["cold"]), median_fit(r["warm"]), median_fit(r["new"])
         imports = statistics.median(x["import_s"] for x in r["warm"])
         ref = plain.get(r["model"])
         if ref is not None:
-            ref_cold = statistics.median(x["fit_s"] for x in ref["cold"])
-            ref_warm = statistics.median(x["fit_s"] for x in ref["warm"])
-            ref_new = statistics.median(x["fit_s"] for x in ref["new"])
+            ref_cold, ref_warm, ref_new = (
+                median_fit(ref["cold"]),
+                median_fit(ref["warm"]),
+                median_fit(ref["new"]),
+            )
             ratios = f"{cold / ref_cold:.2f}x | {warm / ref_warm:.2f}x | {new / ref_new:.2f}x"
         else:
             ratios = "n/a | n/a | n/a"

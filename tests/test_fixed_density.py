@@ -1,10 +1,10 @@
 """The hand-written densities of :mod:`bayesreg.backend.fixed_density` equal PyMC's, on every option.
 
-A whitened Gaussian or Bernoulli model is sampled on hand-written numba callbacks instead of the
-ones derived from its PyMC graph; the PyMC model stays the definition. So here, for every
-combination of options the builders mark (coefficient prior, intercept and its prior, known or free
-noise sd under each of its priors, row weights), the hand-written log density, its gradient and the
-stored variables are checked against PyMC's own at random points:
+A whitened Gaussian, Bernoulli, binomial or Poisson model is sampled on hand-written C functions
+instead of callbacks derived from its PyMC graph; the PyMC model stays the definition. So here, for
+every combination of options the builders mark (coefficient prior, intercept and its prior, known or
+free noise sd under each of its priors, row weights, exposure), the hand-written log density, its
+gradient and the stored variables are checked against PyMC's own at random points:
 
 - the log density with the Jacobian of the transforms (``compile_logp(jacobian=True)``) to 1e-10
   relative, and its gradient (``compile_dlogp``, in the order of the model's value variables, which
@@ -22,9 +22,11 @@ computes in float32 (an int8 constant), 1.9e-9 above ``log 2``. The hand-written
 exact constant, so PyMC's log density is lowered by that excess for those two noise priors.
 
 Also: models the densities cannot stand in for carry no mark, :func:`pack` refuses names that do not
-match the structure and follows the order of those that do, and a logistic point far in the tail
-(``|η| ~ 800``, where ``exp(η)`` overflows) still gives PyMC's finite log density and gradient
-(there against PyMC's rewritten graph: unrewritten, ``log(1 + exp(η))`` overflows to -inf).
+match the structure and follows the order of those that do, and a logistic or binomial point far in
+the tail (``|η| ~ 800``, where ``exp(η)`` overflows) still gives PyMC's finite log density and
+gradient (there against PyMC's rewritten graph: unrewritten, ``log(1 + exp(η))`` overflows to -inf).
+The MAP's objective on the same C functions (log density without the Jacobian, gradient, Hessian)
+is checked against PyTensor's derivatives of the unwhitened models.
 """
 
 from __future__ import annotations
@@ -40,7 +42,14 @@ from pytensor.compile.mode import Mode
 from bayesreg.backend import nutpie_model
 from bayesreg.backend.fixed_density import map_density, pack, python_density, structure_of
 from bayesreg.backend.inference import FixedObjective, _CompiledObjective
-from bayesreg.backend.model import Whitening, build_linear_model, build_logistic_model, build_poisson_model
+from bayesreg.backend.model import (
+    Whitening,
+    build_binomial_model,
+    build_linear_model,
+    build_logistic_model,
+    build_multinomial_model,
+    build_poisson_model,
+)
 from bayesreg.stats.conjugate import sufficient_stats
 from bayesreg.stats.prior_terms import (
     COEFFICIENT_PRIORS,
@@ -133,6 +142,48 @@ def poisson_model(
         whitening=whitening(rng, 3 + fit_intercept) if whiten else None,
         sample_weight=rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
         log_exposure=log_exposure if exposure else None,
+    )
+
+
+def binomial_model(
+    kind, fit_intercept, with_intercept_prior, weighted, *, seed=0, whiten=True, n_rows=N_ROWS
+):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(loc=0.3, size=(n_rows, 3))
+    trials = rng.integers(0, 12, size=n_rows)  # a row of no trials adds nothing
+    p = 1.0 / (1.0 + np.exp(-(0.5 + X @ np.array([1.0, -1.0, 0.5]))))
+    return build_binomial_model(
+        X,
+        rng.binomial(trials, p),
+        trials,
+        feature_names=NAMES,
+        prior=coefficient_prior(kind),
+        fit_intercept=fit_intercept,
+        intercept_prior=InterceptPrior(mean=-0.3, sigma=1.2) if with_intercept_prior else None,
+        whitening=whitening(rng, 3 + fit_intercept) if whiten else None,
+        sample_weight=rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
+    )
+
+
+def multinomial_model(classes, fit_intercept, weighted, *, seed=0, whiten=True, n_rows=300):
+    """K classes of softmax(b + W x) labels; the prior (normal, one sd per feature) is the only kind."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(loc=0.3, size=(n_rows, 3))
+    W = rng.normal(size=(classes, 3))
+    logits = X @ W.T + rng.normal(size=classes)
+    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    codes = np.array([rng.choice(classes, p=row) for row in probabilities])
+    size = classes * 3 + (classes - 1) * fit_intercept
+    return build_multinomial_model(
+        X,
+        codes,
+        class_names=[f"k{k}" for k in range(classes)],
+        feature_names=NAMES,
+        prior=coefficient_prior("normal"),
+        fit_intercept=fit_intercept,
+        whitening=whitening(rng, size) if whiten else None,
+        sample_weight=rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
     )
 
 
@@ -246,6 +297,29 @@ def test_poisson_density_equals_pymc(kind, fit_intercept, with_intercept_prior, 
     check_random_points(model)
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(("fit_intercept", "with_intercept_prior"), INTERCEPTS, ids=INTERCEPT_IDS)
+@pytest.mark.parametrize("kind", COEFFICIENT_PRIORS)
+def test_binomial_density_equals_pymc(kind, fit_intercept, with_intercept_prior, weighted):
+    # 300 rows: more than one block of the C loop, and a last partial one.
+    model = binomial_model(kind, fit_intercept, with_intercept_prior, weighted, n_rows=300)
+    structure = structure_of(model)
+    assert structure is not None
+    assert (structure.family, structure.weighted) == ("binomial", weighted)
+    check_random_points(model)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("fit_intercept", [False, True], ids=["no-intercept", "intercept"])
+@pytest.mark.parametrize("classes", [2, 4])
+def test_multinomial_density_equals_pymc(classes, fit_intercept, weighted):
+    model = multinomial_model(classes, fit_intercept, weighted)
+    structure = structure_of(model)
+    assert structure is not None
+    assert (structure.family, structure.weighted) == ("multinomial", weighted)
+    check_random_points(model)
+
+
 def test_weighted_sufficient_statistics_equal_pymc():
     # Row weights make n a float (their sum) and weight the means and the R factor.
     rng = np.random.default_rng(3)
@@ -306,8 +380,9 @@ def test_pack_follows_the_order_of_names_and_refuses_names_that_do_not_match():
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-def test_bernoulli_far_in_the_tail_is_finite_and_equals_pymc(weighted):
-    model = logistic_model("elasticnet", True, True, weighted)
+@pytest.mark.parametrize("builder", [logistic_model, binomial_model], ids=["bernoulli", "binomial"])
+def test_logit_far_in_the_tail_is_finite_and_equals_pymc(builder, weighted):
+    model = builder("elasticnet", True, True, weighted)
     # FAST_COMPILE skips PyMC's stabilising rewrites (log(1 + exp(η)) to softplus): its naive graph
     # is -inf out here. The reference is PyMC's graph as it is sampled, rewritten, run by Python.
     reference = Reference(model, mode=Mode(linker="py", optimizer="fast_run"))
@@ -447,6 +522,23 @@ def test_poisson_map_objective_equals_pytensors(
     check_map_objective(model)
     if kind in ("laplace", "elasticnet"):
         check_map_objective(model, exclude_terms=("coef_prior_l1",))
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(("fit_intercept", "with_intercept_prior"), INTERCEPTS, ids=INTERCEPT_IDS)
+@pytest.mark.parametrize("kind", COEFFICIENT_PRIORS)
+def test_binomial_map_objective_equals_pytensors(kind, fit_intercept, with_intercept_prior, weighted):
+    model = binomial_model(kind, fit_intercept, with_intercept_prior, weighted, whiten=False, n_rows=300)
+    check_map_objective(model)
+    if kind in ("laplace", "elasticnet"):
+        check_map_objective(model, exclude_terms=("coef_prior_l1",))
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("fit_intercept", [False, True], ids=["no-intercept", "intercept"])
+@pytest.mark.parametrize("classes", [2, 4])
+def test_multinomial_map_objective_equals_pytensors(classes, fit_intercept, weighted):
+    check_map_objective(multinomial_model(classes, fit_intercept, weighted, whiten=False))
 
 
 def test_an_extension_built_from_another_source_is_refused(monkeypatch):

@@ -13,6 +13,9 @@
  *   hessian(dim, x, hess, user_data) -> 0 or 5     (for the MAP, not nutpie)
  *
  * user_data is int64 [address of the buffer, its length, address of the header, its length].
+ *
+ * beta is the location vector: the coefficients (P of them; for K classes the K x q matrix W, row by
+ * row, so P = K q), then the intercept on centred X (one, or the K - 1 contrasts of K classes).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -22,16 +25,16 @@
 #include <string.h>
 
 /* The header (ints) and the scalars (after loc, L, mean, l1, l2 and x_mean in buf). */
-enum { FAMILY, P, M, ROWS, FIT_INTERCEPT, NOISE, INTERCEPT_PRIOR, N_EXPANDED, HEADER };
+enum { FAMILY, P, M, ROWS, FIT_INTERCEPT, NOISE, INTERCEPT_PRIOR, N_EXPANDED, CLASSES, HEADER };
 enum { CONST, INT_MU, INT_SD, NOISE_VALUE, NOISE_CONST, NOISE_NU, Y_MEAN, N_SCALARS };
-enum { GAUSSIAN = 0, BERNOULLI = 1, POISSON = 2 };
+enum { GAUSSIAN = 0, BERNOULLI = 1, POISSON = 2, BINOMIAL = 3, MULTINOMIAL = 4 };
 enum { NOISE_KNOWN, NOISE_HALFNORMAL, NOISE_HALFCAUCHY, NOISE_HALFSTUDENTT, NOISE_EXPONENTIAL };
 enum { OK = 0, GRAD_NOT_FINITE = 3, LOGP_NOT_FINITE = 4, NO_MEMORY = 5 };
 
 #define LOG_2PI 1.83787706640934548356
 #define BLOCK 256 /* rows per block: the block's eta, exp and log1p stay in the L1 cache */
 
-/* The row loop of the Bernoulli density is compiled for three x86-64 levels, picked at load time
+/* The row loops of the row densities are compiled for three x86-64 levels, picked at load time
  * (AVX-512, AVX2 + FMA, SSE2): 4-8 doubles per instruction where the CPU has them. */
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && !defined(__clang__)
 #define CLONED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -246,7 +249,7 @@ static inline void log1p_unit(const double *e, double *out, int64_t n) {
     }
 }
 
-/* --- the row densities (Bernoulli, Poisson): blocks of rows, each pass over a block in cache ----- */
+/* --- the row densities (Bernoulli, binomial, Poisson): blocks of rows, each pass over one in cache --- */
 
 /* eta[i] = b + offset[i] + X_i . beta over a block of rows (offset NULL: none) */
 static inline void block_eta(const double *Xb, const double *beta, double b, const double *offset, int64_t size,
@@ -318,6 +321,45 @@ CLONED static int bernoulli_logp(const double *x, const double *buf, const int64
     return finish_rows(lp, beta, buf, ints, grad_beta, grad, work, out);
 }
 
+/* Binomial-logit likelihood sum w_i log p(k_i | n_i, b + X_i beta) - sum w_i log C(n_i, k_i) on
+ * centred rows (the constant is packed with the prior's): each row adds w (k eta - n log(1 + exp(eta)))
+ * with log(1 + exp(eta)) = max(eta, 0) + log1p(e), e = exp(-|eta|), and its residual is
+ * w (k - n sigmoid(eta)), sigmoid(eta) = 1/(1 + e) or e/(1 + e). */
+CLONED static int binomial_logp(const double *x, const double *buf, const int64_t *ints, double *grad,
+                                double *out) {
+    const int64_t p = ints[P], m = ints[M], n = ints[ROWS];
+    const int fit_intercept = (int)ints[FIT_INTERCEPT];
+    const double *X = buf + m + m * m + 4 * p + N_SCALARS, *k = X + n * p, *w = k + n, *trials = w + n;
+    double *work = malloc(sizeof(double) * (size_t)(2 * m));
+    if (work == NULL) return NO_MEMORY;
+    double *beta = work, *grad_beta = work + m;
+    double eta[BLOCK], minus_abs_eta[BLOCK], e[BLOCK], log1p_e[BLOCK], resid[BLOCK];
+    location(x, buf, m, beta);
+    const double b = fit_intercept ? beta[p] : 0.0;
+    for (int64_t j = 0; j < m; j++) grad_beta[j] = 0.0;
+    double lp = 0.0;
+    for (int64_t start = 0; start < n; start += BLOCK) {
+        const int64_t size = n - start < BLOCK ? n - start : BLOCK;
+        const double *Xb = X + start * p, *kb = k + start, *wb = w + start, *nb = trials + start;
+        block_eta(Xb, beta, b, NULL, size, p, eta);
+        for (int64_t i = 0; i < size; i++) minus_abs_eta[i] = -fabs(eta[i]);
+        exp_vector(minus_abs_eta, e, size);
+        log1p_unit(e, log1p_e, size);
+        double intercept_grad = 0.0, block_lp = 0.0;
+#pragma omp simd reduction(+ : intercept_grad, block_lp)
+        for (int64_t i = 0; i < size; i++) {
+            const double softplus = (eta[i] > 0.0 ? eta[i] : 0.0) + log1p_e[i];
+            block_lp += wb[i] * (kb[i] * eta[i] - nb[i] * softplus);
+            const double sigmoid = (eta[i] >= 0.0 ? 1.0 : e[i]) / (1.0 + e[i]);
+            resid[i] = wb[i] * (kb[i] - nb[i] * sigmoid);
+            intercept_grad += resid[i];
+        }
+        lp += block_lp;
+        add_block_gradient(Xb, resid, intercept_grad, size, p, fit_intercept, grad_beta);
+    }
+    return finish_rows(lp, beta, buf, ints, grad_beta, grad, work, out);
+}
+
 /* Poisson log-link likelihood sum w_i (y_i eta_i - exp(eta_i)) - sum w_i log y_i! on centred rows, with
  * eta_i = b + X_i beta + offset_i (offset_i = log exposure_i, or 0); the constant is packed with the
  * prior's. The residual of row i is w_i (y_i - exp(eta_i)). */
@@ -351,6 +393,104 @@ CLONED static int poisson_logp(const double *x, const double *buf, const int64_t
     return finish_rows(lp, beta, buf, ints, grad_beta, grad, work, out);
 }
 
+/* The multinomial (softmax) model: eta_ik = c_k + X_i . W_k over classes k < K, with c the K - 1
+ * intercept contrasts and c_K = 0 (or all 0 without an intercept). */
+typedef struct {
+    int64_t K, q, n, m; /* classes, features, rows, location size */
+    const double *X, *Y, *w; /* rows (n x q), their one-hot labels (n x K), weights (n) */
+} Multinomial;
+
+static Multinomial multinomial_of(const double *buf, const int64_t *ints) {
+    Multinomial d;
+    d.K = ints[CLASSES];
+    d.q = ints[P] / d.K;
+    d.n = ints[ROWS];
+    d.m = ints[M];
+    d.X = buf + d.m + d.m * d.m + 4 * ints[P] + N_SCALARS;
+    d.Y = d.X + d.n * d.q;
+    d.w = d.Y + d.n * d.K;
+    return d;
+}
+
+/* For a block of rows: the softmax s (size x K) and each row's sum_k y_k (eta_k - log sum_l exp eta_l),
+ * from eta (size x K), which is overwritten by eta - max_k eta. */
+static void block_softmax(const Multinomial *d, const double *Yb, double *eta, double *s, double *row_lp,
+                          int64_t size) {
+    const int64_t K = d->K;
+    for (int64_t i = 0; i < size; i++) {
+        double top = eta[i * K];
+        for (int64_t k = 1; k < K; k++) top = eta[i * K + k] > top ? eta[i * K + k] : top;
+        for (int64_t k = 0; k < K; k++) eta[i * K + k] -= top;
+    }
+    exp_vector(eta, s, size * K);
+    for (int64_t i = 0; i < size; i++) {
+        double total = 0.0, y_eta = 0.0, y_sum = 0.0;
+        for (int64_t k = 0; k < K; k++) {
+            total += s[i * K + k];
+            y_eta += Yb[i * K + k] * eta[i * K + k];
+            y_sum += Yb[i * K + k];
+        }
+        for (int64_t k = 0; k < K; k++) s[i * K + k] /= total;
+        row_lp[i] = y_eta - y_sum * log(total);
+    }
+}
+
+/* eta (size x K) = c + W X_i for a block of rows */
+static void block_class_eta(const Multinomial *d, const double *Xb, const double *beta, const double *c,
+                            int64_t size, double *eta) {
+    const int64_t K = d->K, q = d->q;
+    for (int64_t i = 0; i < size; i++)
+        for (int64_t k = 0; k < K; k++) {
+            double acc = c[k];
+            const double *Wk = beta + k * q;
+#pragma omp simd reduction(+ : acc)
+            for (int64_t j = 0; j < q; j++) acc += Xb[i * q + j] * Wk[j];
+            eta[i * K + k] = acc;
+        }
+}
+
+/* The intercepts c (K) at beta: the contrasts, then 0; all 0 without an intercept. */
+static void class_intercepts(const Multinomial *d, const double *beta, int fit_intercept, double *c) {
+    for (int64_t k = 0; k < d->K; k++) c[k] = fit_intercept && k < d->K - 1 ? beta[d->K * d->q + k] : 0.0;
+}
+
+/* sum_i w_i sum_k y_ik log softmax_k(eta_i), in blocks of rows; the residual of row i and class k is
+ * w_i (y_ik - s_ik sum_l y_il). */
+CLONED static int multinomial_logp(const double *x, const double *buf, const int64_t *ints, double *grad,
+                                   double *out) {
+    const Multinomial d = multinomial_of(buf, ints);
+    const int64_t K = d.K, q = d.q, m = d.m;
+    const int fit_intercept = (int)ints[FIT_INTERCEPT];
+    double *work = malloc(sizeof(double) * (size_t)(2 * m + K + 3 * BLOCK * K + BLOCK));
+    if (work == NULL) return NO_MEMORY;
+    double *beta = work, *grad_beta = work + m, *c = grad_beta + m, *eta = c + K, *s = eta + BLOCK * K;
+    double *resid = s + BLOCK * K, *row_lp = resid + BLOCK * K;
+    location(x, buf, m, beta);
+    class_intercepts(&d, beta, fit_intercept, c);
+    for (int64_t j = 0; j < m; j++) grad_beta[j] = 0.0;
+    double lp = 0.0;
+    for (int64_t start = 0; start < d.n; start += BLOCK) {
+        const int64_t size = d.n - start < BLOCK ? d.n - start : BLOCK;
+        const double *Xb = d.X + start * q, *Yb = d.Y + start * K, *wb = d.w + start;
+        block_class_eta(&d, Xb, beta, c, size, eta);
+        block_softmax(&d, Yb, eta, s, row_lp, size);
+        for (int64_t i = 0; i < size; i++) {
+            double y_sum = 0.0;
+            for (int64_t k = 0; k < K; k++) y_sum += Yb[i * K + k];
+            lp += wb[i] * row_lp[i];
+            for (int64_t k = 0; k < K; k++) resid[i * K + k] = wb[i] * (Yb[i * K + k] - s[i * K + k] * y_sum);
+        }
+        for (int64_t i = 0; i < size; i++)
+            for (int64_t k = 0; k < K; k++) {
+                const double r = resid[i * K + k];
+                double *gk = grad_beta + k * q;
+                for (int64_t j = 0; j < q; j++) gk[j] += r * Xb[i * q + j];
+                if (fit_intercept && k < K - 1) grad_beta[K * q + k] += r;
+            }
+    }
+    return finish_rows(lp, beta, buf, ints, grad_beta, grad, work, out);
+}
+
 static int64_t finish(int status, uint64_t dim, const double *grad, double value, double *logp) {
     if (status != OK) return status;
     *logp = value;
@@ -371,6 +511,18 @@ int64_t bayesreg_logp_bernoulli(uint64_t dim, const double *x, double *grad, dou
     return finish(status, dim, grad, value, logp);
 }
 
+int64_t bayesreg_logp_binomial(uint64_t dim, const double *x, double *grad, double *logp, void *user_data) {
+    double value = 0.0;
+    int status = binomial_logp(x, buffer_of(user_data), header_of(user_data), grad, &value);
+    return finish(status, dim, grad, value, logp);
+}
+
+int64_t bayesreg_logp_multinomial(uint64_t dim, const double *x, double *grad, double *logp, void *user_data) {
+    double value = 0.0;
+    int status = multinomial_logp(x, buffer_of(user_data), header_of(user_data), grad, &value);
+    return finish(status, dim, grad, value, logp);
+}
+
 int64_t bayesreg_logp_poisson(uint64_t dim, const double *x, double *grad, double *logp, void *user_data) {
     double value = 0.0;
     int status = poisson_logp(x, buffer_of(user_data), header_of(user_data), grad, &value);
@@ -378,7 +530,8 @@ int64_t bayesreg_logp_poisson(uint64_t dim, const double *x, double *grad, doubl
 }
 
 /* Every stored variable at x, in nutpie's order (the permutation after the header). The canonical
- * order is z, [log noise sd, noise sd], coef, [intercept_centered, intercept]. */
+ * order is z, [log noise sd, noise sd], coef, [intercept_centered, intercept]; for K classes the
+ * intercepts are the K - 1 contrasts and the K intercepts of uncentred X, centred to sum 0. */
 int64_t bayesreg_expand(uint64_t dim, uint64_t n_expanded, const double *x, double *out, void *user_data) {
     (void)dim;
     const double *buf = buffer_of(user_data);
@@ -396,7 +549,18 @@ int64_t bayesreg_expand(uint64_t dim, uint64_t n_expanded, const double *x, doub
         canonical[k++] = exp(x[m]);
     }
     for (int64_t j = 0; j < p; j++) canonical[k++] = beta[j];
-    if (ints[FIT_INTERCEPT]) {
+    if (ints[FIT_INTERCEPT] && ints[FAMILY] == MULTINOMIAL) {
+        const int64_t K = ints[CLASSES], q = p / K;
+        double *c = canonical + k + K - 1, mean = 0.0; /* c_k = (contrasts, 0)_k - x_mean . W_k */
+        for (int64_t l = 0; l < K; l++) {
+            c[l] = l < K - 1 ? beta[p + l] : 0.0;
+            for (int64_t j = 0; j < q; j++) c[l] -= x_mean[j] * beta[l * q + j];
+            mean += c[l];
+        }
+        mean /= (double)K;
+        for (int64_t l = 0; l < K - 1; l++) canonical[k++] = beta[p + l];
+        for (int64_t l = 0; l < K; l++) canonical[k++] = c[l] - mean;
+    } else if (ints[FIT_INTERCEPT]) {
         double intercept = beta[p];
         for (int64_t j = 0; j < p; j++) intercept -= x_mean[j] * beta[j];
         canonical[k++] = beta[p];
@@ -516,12 +680,14 @@ static void symmetrise(double *Hb, int64_t m) { /* from the upper triangle */
         for (int64_t l = 0; l < j; l++) Hb[j * m + l] = Hb[l * m + j];
 }
 
-/* -sum_i w_i s(eta_i) (1 - s(eta_i)) x_i x_i^T with x_i = (X_i, 1): the same blocks as the density. */
-CLONED static int bernoulli_hessian(const double *x, const double *buf, const int64_t *ints, int64_t dim,
+/* -sum_i w_i n_i s(eta_i) (1 - s(eta_i)) x_i x_i^T with x_i = (X_i, 1), and n_i = 1 (Bernoulli) or the
+ * trials (binomial): the same blocks as the densities. */
+CLONED static int logit_hessian(const double *x, const double *buf, const int64_t *ints, int64_t dim,
                                     double *hess) {
     const int64_t p = ints[P], m = ints[M], n = ints[ROWS];
     const int fit_intercept = (int)ints[FIT_INTERCEPT];
     const double *X = buf + m + m * m + 4 * p + N_SCALARS, *w = X + n * p + n;
+    const double *trials = ints[FAMILY] == BINOMIAL ? w + n : NULL;
     double *work = malloc(sizeof(double) * (size_t)(m + 2 * m * m));
     if (work == NULL) return NO_MEMORY;
     double *beta = work, *Hb = work + m, *tmp = Hb + m * m;
@@ -536,6 +702,8 @@ CLONED static int bernoulli_hessian(const double *x, const double *buf, const in
         for (int64_t i = 0; i < size; i++) eta[i] = -fabs(eta[i]);
         exp_vector(eta, e, size);
         for (int64_t i = 0; i < size; i++) q[i] = wb[i] * e[i] / ((1.0 + e[i]) * (1.0 + e[i]));
+        if (trials != NULL)
+            for (int64_t i = 0; i < size; i++) q[i] *= trials[start + i];
         subtract_rows_outer(Xb, q, size, p, m, fit_intercept, Hb);
     }
     symmetrise(Hb, m);
@@ -573,6 +741,55 @@ CLONED static int poisson_hessian(const double *x, const double *buf, const int6
     return OK;
 }
 
+/* -sum_i w_i (sum_k y_ik) (diag(s_i) - s_i s_i^T) (x) x_i x_i^T over the classes' (W_k, c_k), with
+ * x_i = (X_i, 1) where class k has an intercept contrast (k < K - 1). */
+static int multinomial_hessian(const double *x, const double *buf, const int64_t *ints, int64_t dim, double *hess) {
+    const Multinomial d = multinomial_of(buf, ints);
+    const int64_t K = d.K, q = d.q, m = d.m;
+    const int fit_intercept = (int)ints[FIT_INTERCEPT];
+    double *work = malloc(sizeof(double) * (size_t)(m + 2 * m * m + K + 2 * BLOCK * K + BLOCK));
+    if (work == NULL) return NO_MEMORY;
+    double *beta = work, *Hb = work + m, *tmp = Hb + m * m, *c = tmp + m * m, *eta = c + K, *s = eta + BLOCK * K;
+    double *row_lp = s + BLOCK * K;
+    location(x, buf, m, beta);
+    class_intercepts(&d, beta, fit_intercept, c);
+    for (int64_t j = 0; j < m * m; j++) Hb[j] = 0.0;
+    for (int64_t start = 0; start < d.n; start += BLOCK) {
+        const int64_t size = d.n - start < BLOCK ? d.n - start : BLOCK;
+        const double *Xb = d.X + start * q, *Yb = d.Y + start * K, *wb = d.w + start;
+        block_class_eta(&d, Xb, beta, c, size, eta);
+        block_softmax(&d, Yb, eta, s, row_lp, size);
+        for (int64_t i = 0; i < size; i++) {
+            double y_sum = 0.0;
+            for (int64_t k = 0; k < K; k++) y_sum += Yb[i * K + k];
+            const double *row = Xb + i * q, *si = s + i * K, weight = wb[i] * y_sum;
+            for (int64_t k = 0; k < K; k++)
+                for (int64_t l = k; l < K; l++) { /* the (k, l) block, k <= l: its upper triangle is filled */
+                    const double r = weight * ((k == l ? si[k] : 0.0) - si[k] * si[l]);
+                    const int has_k = fit_intercept && k < K - 1, has_l = fit_intercept && l < K - 1;
+                    for (int64_t a = 0; a < q; a++) {
+                        const double ra = r * row[a];
+                        double *Hrow = Hb + (k * q + a) * m;
+                        for (int64_t b = 0; b < q; b++) Hrow[l * q + b] -= ra * row[b];
+                        if (has_l) Hrow[K * q + l] -= ra;
+                        if (has_k) Hb[(K * q + k) * m + l * q + a] -= ra;
+                    }
+                    if (has_k && has_l) Hb[(K * q + k) * m + K * q + l] -= r;
+                }
+        }
+    }
+    /* only the blocks k <= l were filled (and within k == l all of it): mirror them */
+    for (int64_t a = 0; a < m; a++)
+        for (int64_t b = 0; b < m; b++) {
+            const int64_t ka = a < K * q ? a / q : a - K * q, kb = b < K * q ? b / q : b - K * q;
+            if (ka > kb) Hb[a * m + b] = Hb[b * m + a];
+        }
+    prior_hessian(buf, ints, Hb);
+    beta_to_z(Hb, buf, m, dim, tmp, hess);
+    free(work);
+    return OK;
+}
+
 int64_t bayesreg_hessian(uint64_t dim, const double *x, double *hess, void *user_data) {
     const double *buf = buffer_of(user_data);
     const int64_t *ints = header_of(user_data);
@@ -580,7 +797,10 @@ int64_t bayesreg_hessian(uint64_t dim, const double *x, double *hess, void *user
     case GAUSSIAN:
         return gaussian_hessian(x, buf, ints, (int64_t)dim, hess);
     case BERNOULLI:
-        return bernoulli_hessian(x, buf, ints, (int64_t)dim, hess);
+    case BINOMIAL:
+        return logit_hessian(x, buf, ints, (int64_t)dim, hess);
+    case MULTINOMIAL:
+        return multinomial_hessian(x, buf, ints, (int64_t)dim, hess);
     default:
         return poisson_hessian(x, buf, ints, (int64_t)dim, hess);
     }
@@ -603,6 +823,8 @@ static int exec_module(PyObject *module) {
     if (add_address(module, "logp_gaussian", (uintptr_t)bayesreg_logp_gaussian) < 0 ||
         add_address(module, "logp_bernoulli", (uintptr_t)bayesreg_logp_bernoulli) < 0 ||
         add_address(module, "logp_poisson", (uintptr_t)bayesreg_logp_poisson) < 0 ||
+        add_address(module, "logp_binomial", (uintptr_t)bayesreg_logp_binomial) < 0 ||
+        add_address(module, "logp_multinomial", (uintptr_t)bayesreg_logp_multinomial) < 0 ||
         add_address(module, "expand", (uintptr_t)bayesreg_expand) < 0 ||
         add_address(module, "hessian", (uintptr_t)bayesreg_hessian) < 0 ||
         add_address(module, "exp", (uintptr_t)bayesreg_exp) < 0 ||

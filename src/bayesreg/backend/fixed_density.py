@@ -1,4 +1,4 @@
-"""Hand-written log densities of the linear, logistic and Poisson models, compiled at install.
+"""Hand-written log densities of bayesreg's linear, logistic and Poisson models, compiled at install.
 
 nutpie needs the model's log density and gradient as a C callback. Derived from the PyMC graph
 (:mod:`bayesreg.backend.nutpie_model`), numba compiles that callback for every new model structure
@@ -11,6 +11,9 @@ when bayesreg is installed), so that no fit waits on a compiler:
   with a known noise sd or a free one under any of its five priors;
 - the Bernoulli-logit model on rows (:func:`bayesreg.backend.model.build_logistic_model`), with or
   without ``sample_weight``;
+- the binomial-logit model on rows of counts (:func:`bayesreg.backend.model.build_binomial_model`)
+  and the multinomial (softmax) model of K classes
+  (:func:`bayesreg.backend.model.build_multinomial_model`), with or without ``sample_weight``;
 - the Poisson log-link model on rows (:func:`bayesreg.backend.model.build_poisson_model`), with or
   without ``sample_weight`` and an exposure;
 
@@ -25,8 +28,8 @@ same seed still draws the same.
 The PyMC model stays the definition: a builder marks a model this module can stand in for
 (:class:`bayesreg.backend.model.FixedStructure`), and ``tests/test_fixed_density.py`` checks the
 log density, gradient and stored variables of the C functions against PyMC's own on every
-combination of options (to 1e-10 relative). Any model without the mark (hierarchical scales,
-binomial counts, several classes) takes the derived callbacks, and so does an unwhitened fallback.
+combination of options (to 1e-10 relative). Any model without the mark (the hierarchical scale)
+takes the derived callbacks, and so does an unwhitened fallback.
 A route never depends on what is cached, so a seed draws the same in every process.
 """
 
@@ -43,6 +46,7 @@ import numpy as np
 import pymc as pm
 from scipy import special
 
+from bayesreg._dims import CLASS_DIM
 from bayesreg.backend import _density  # type: ignore[attr-defined]  # the C extension
 from bayesreg.backend.model import FEATURE_DIM, FixedStructure
 
@@ -58,14 +62,15 @@ __all__ = [
 ]
 
 # Integer codes shared by the packer and the densities (the enums of _density.c).
-_GAUSSIAN, _BERNOULLI, _POISSON = 0, 1, 2
-_FAMILIES = {"gaussian": _GAUSSIAN, "bernoulli": _BERNOULLI, "poisson": _POISSON}
+_FAMILIES = {"gaussian": 0, "bernoulli": 1, "poisson": 2, "binomial": 3, "multinomial": 4}
 _NOISE_CODES = {"known": 0, "halfnormal": 1, "halfcauchy": 2, "halfstudentt": 3, "exponential": 4, "flat": 5}
 _LOG_2PI = math.log(2.0 * math.pi)
 
 # ints layout: the header, then the permutation of the expanded vector.
-_FAMILY, _P, _M, _ROWS, _FIT_INTERCEPT, _NOISE, _INTERCEPT_PRIOR, _N_EXPANDED, _HEADER = range(9)
+_FAMILY, _P, _M, _ROWS, _FIT_INTERCEPT, _NOISE, _INTERCEPT_PRIOR, _N_EXPANDED, _CLASSES, _HEADER = range(10)
 # buf layout: loc (m), L (m*m), prior mean, l1, l2, x_mean (p each), then the scalars, then the family's data.
+# p counts the coefficients (K q for K classes of q features, whose x_mean is then q entries, then zeros);
+# m = p + the intercepts (1, or the K - 1 contrasts).
 _CONST, _INT_MU, _INT_SD, _NOISE_VALUE, _NOISE_CONST, _NOISE_NU, _Y_MEAN = range(7)
 _N_SCALARS = 7
 
@@ -102,20 +107,28 @@ def structure_of(model: pm.Model) -> FixedStructure | None:
 # --- packing a model's data ---------------------------------------------------------------------
 
 
-def _canonical_blocks(structure: FixedStructure, p: int, m: int) -> list[tuple[str, int]]:
+def _n_intercepts(structure: FixedStructure, classes: int) -> int:
+    """How many intercepts the location vector holds: 0, 1, or the K - 1 contrasts of K classes."""
+    if not structure.fit_intercept:
+        return 0
+    return classes - 1 if structure.family == "multinomial" else 1
+
+
+def _canonical_blocks(structure: FixedStructure, p: int, m: int, classes: int = 1) -> list[tuple[str, int]]:
     blocks = [("z", m)]
     if structure.family == "gaussian" and structure.noise != "known":
         blocks += [("noise_sigma_log__", 1), ("noise_sigma", 1)]
     blocks.append(("coef", p))
     if structure.fit_intercept:
-        blocks += [("intercept_centered", 1), ("intercept", 1)]
+        n_reported = classes if structure.family == "multinomial" else 1
+        blocks += [("intercept_centered", _n_intercepts(structure, classes)), ("intercept", n_reported)]
     return blocks
 
 
-def _permutation(structure: FixedStructure, p: int, m: int, names: Sequence[str]) -> np.ndarray:
+def _permutation(structure: FixedStructure, p: int, m: int, classes: int, names: Sequence[str]) -> np.ndarray:
     """For each entry of nutpie's expanded vector (variables in ``names`` order), its canonical index."""
     offsets, start = {}, 0
-    for name, size in _canonical_blocks(structure, p, m):
+    for name, size in _canonical_blocks(structure, p, m, classes):
         offsets[name] = (start, size)
         start += size
     if sorted(names) != sorted(offsets):
@@ -123,14 +136,17 @@ def _permutation(structure: FixedStructure, p: int, m: int, names: Sequence[str]
     return np.concatenate([np.arange(offsets[n][0], offsets[n][0] + offsets[n][1]) for n in names])
 
 
-def _prior_arrays(structure: FixedStructure, values: dict[str, np.ndarray], p: int):
-    """(mean, l1, l2, constant) of the coefficient prior, read from the model's Data containers."""
+def _prior_arrays(structure: FixedStructure, values: dict[str, np.ndarray], p: int, classes: int):
+    """(mean, l1, l2, constant) of the coefficient prior, read from the model's Data containers.
+
+    The multinomial's prior has mean 0 and one sd per feature, shared by the classes (p = K q).
+    """
     zeros = np.zeros(p)
     if structure.prior == "flat":
         return zeros, zeros, zeros, 0.0
-    mean = np.broadcast_to(values["prior_mean"], (p,))
+    mean = zeros if structure.family == "multinomial" else np.broadcast_to(values["prior_mean"], (p,))
     if structure.prior == "normal":
-        sigma = np.broadcast_to(values["prior_sigma"], (p,))
+        sigma = np.broadcast_to(values["prior_sigma"], (classes, p // classes)).ravel()
         const = float(np.sum(-np.log(sigma) - 0.5 * _LOG_2PI))
         return mean, zeros, 1.0 / sigma**2, const
     l1 = np.broadcast_to(values["prior_l1_weight"], (p,))
@@ -174,9 +190,12 @@ def pack(
     loc = np.asarray(values["whitening_loc"], dtype=float)
     scale_tril = np.asarray(values["whitening_scale_tril"], dtype=float)
     m = loc.size
-    p = m - int(structure.fit_intercept)
-    mean, l1, l2, const = _prior_arrays(structure, values, p)
-    x_mean = values["x_mean"] if structure.fit_intercept else np.zeros(p)
+    classes = int(np.shape(values["y_onehot"])[1]) if structure.family == "multinomial" else 1
+    p = m - _n_intercepts(structure, classes)
+    mean, l1, l2, const = _prior_arrays(structure, values, p, classes)
+    x_mean = np.zeros(p)
+    if structure.fit_intercept:
+        x_mean[: np.size(values["x_mean"])] = values["x_mean"]
     scalars = np.zeros(_N_SCALARS)
     scalars[_CONST] = const
     if structure.intercept_prior:
@@ -194,7 +213,12 @@ def pack(
         r_factor = np.asarray(values["r_factor"], dtype=float)
         rows = r_factor.shape[0]
         data = [r_factor.ravel(), np.asarray(values["qty"], dtype=float), [float(values["n_rows"])]]
-    else:  # rows: X, y, their weights, and (Poisson) the offset
+    elif structure.family == "multinomial":  # rows: X, the one-hot labels, their weights
+        X = np.asarray(values["X_centered"], dtype=float)
+        rows = X.shape[0]
+        weights = np.asarray(values["sample_weight"] if structure.weighted else np.ones(rows), dtype=float)
+        data = [X.ravel(), np.asarray(values["y_onehot"], dtype=float).ravel(), weights]
+    else:  # rows: X, y, their weights, and the Poisson offset or the binomial trials
         X = np.asarray(values["X_centered"], dtype=float)
         rows = X.shape[0]
         y = np.asarray(values["y_observed"], dtype=float)
@@ -205,7 +229,14 @@ def pack(
                 np.asarray(values["log_exposure"], dtype=float) if structure.offset else np.zeros(rows)
             )
             scalars[_CONST] -= float(np.sum(weights * special.gammaln(y + 1.0)))  # Σ w log y!: a constant
-    blocks = _canonical_blocks(structure, p, m)
+        elif structure.family == "binomial":
+            trials = np.asarray(values["trials"], dtype=float)
+            data.append(trials)
+            # Σ w log C(n, k): a constant
+            log_choose = special.gammaln(trials + 1.0) - special.gammaln(y + 1.0)
+            log_choose -= special.gammaln(trials - y + 1.0)
+            scalars[_CONST] += float(np.sum(weights * log_choose))
+    blocks = _canonical_blocks(structure, p, m, classes)
     header = np.zeros(_HEADER, dtype=np.int64)
     header[[_FAMILY, _P, _M, _ROWS, _FIT_INTERCEPT]] = (
         _FAMILIES[structure.family],
@@ -217,7 +248,8 @@ def pack(
     header[_NOISE] = _NOISE_CODES[structure.noise] if structure.family == "gaussian" else 0
     header[_INTERCEPT_PRIOR] = int(structure.intercept_prior)
     header[_N_EXPANDED] = sum(size for _, size in blocks)
-    ints = np.concatenate([header, _permutation(structure, p, m, names)]).astype(np.int64)
+    header[_CLASSES] = classes
+    ints = np.concatenate([header, _permutation(structure, p, m, classes, names)]).astype(np.int64)
     pieces = [loc, scale_tril.ravel(), mean, l1, l2, x_mean, scalars, *data]
     buf = np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in pieces])
     return np.ascontiguousarray(buf), np.ascontiguousarray(ints)
@@ -240,7 +272,7 @@ class FixedCallbacks(NamedTuple):
 
 
 def callbacks(family: str) -> FixedCallbacks:
-    """The C callbacks of ``family`` (gaussian, bernoulli or poisson), built when bayesreg was installed.
+    """The C callbacks of ``family`` (a ``FixedStructure.family``), built when bayesreg was installed.
 
     Examples
     --------
@@ -252,6 +284,8 @@ def callbacks(family: str) -> FixedCallbacks:
         "gaussian": _density.logp_gaussian,
         "bernoulli": _density.logp_bernoulli,
         "poisson": _density.logp_poisson,
+        "binomial": _density.logp_binomial,
+        "multinomial": _density.logp_multinomial,
     }[family]
     return FixedCallbacks(Callback(logp), Callback(_density.expand))
 
@@ -394,9 +428,10 @@ def map_density(
         expected.append("intercept_centered")
     if structure.family == "gaussian" and structure.noise != "known":
         expected.append("noise_sigma_log__")
-    p = len(model.coords.get(FEATURE_DIM, ()))
-    m = p + int(structure.fit_intercept)
-    blocks = _canonical_blocks(structure, p, m)
+    classes = len(model.coords.get(CLASS_DIM, ())) if structure.family == "multinomial" else 1
+    p = len(model.coords.get(FEATURE_DIM, ())) * classes
+    m = p + _n_intercepts(structure, classes)
+    blocks = _canonical_blocks(structure, p, m, classes)
     value_names = [v.name for v in model.value_vars]
     if sorted(value_names) != sorted(expected) or not set(output_vars) <= {name for name, _ in blocks}:
         return None

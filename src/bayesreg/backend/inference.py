@@ -30,7 +30,6 @@ from scipy import optimize
 
 from bayesreg._warn import warn_user
 from bayesreg.backend.fixed_density import CallableDensity, map_density
-from bayesreg.backend.model import FEATURE_DIM
 from bayesreg.backend.options import RESERVED_SAMPLE_KWARGS
 from bayesreg.backend.python_mode import without_c
 from bayesreg.backend.results import MapResult
@@ -171,8 +170,8 @@ class FixedObjective(_FlatLayout):
     def __init__(self, model: pm.Model, density: CallableDensity, output_vars: Sequence[str]):
         self.density, self.output_vars = density, list(output_vars)
         self.value_names = [v.name for v in model.value_vars]
-        p = len(model.coords[FEATURE_DIM])
-        self.shapes = [(p,) if name == "coef" else () for name in self.value_names]
+        self.shapes = [_static_shape(model, model.values_to_rvs[v].name) for v in model.value_vars]
+        self.output_shapes = {name: _static_shape(model, name) for name in self.output_vars}
         slices = self.slices()
         # x_density = x[perm]: for each entry of the density's vector, its place in the model's.
         order = [name for name in _DENSITY_ORDER if name in slices]
@@ -200,7 +199,18 @@ class FixedObjective(_FlatLayout):
     def report(self, x: np.ndarray) -> list[np.ndarray]:
         """The values of ``output_vars`` at ``x``."""
         stored = self.density.stored(x[self.perm])
-        return [stored[name] if name == "coef" else stored[name].reshape(()) for name in self.output_vars]
+        return [stored[name].reshape(self.output_shapes[name]) for name in self.output_vars]
+
+
+def _static_shape(model: pm.Model, name: str) -> tuple[int, ...]:
+    """The shape of a model variable: from its dims' coordinates, else its type's static shape."""
+    dims = model.named_vars_to_dims.get(name)
+    if dims:
+        return tuple(len(model.coords[dim]) for dim in dims)
+    shape = model[name].type.shape
+    if None in shape:
+        raise ValueError(f"{name} has neither dims nor a static shape: {shape}")
+    return tuple(int(size) for size in shape)
 
 
 _CACHE: OrderedDict[Hashable, Any] = OrderedDict()

@@ -58,13 +58,13 @@ class Whitening:
 class FixedStructure:
     """Marks a built model that :mod:`bayesreg.backend.fixed_density` can sample without compiling it.
 
-    Set (as ``model.bayesreg_fixed_structure``) only on Gaussian and Bernoulli models with a fixed
-    prior sd; the numbers themselves stay in the model's Data containers. nutpie samples the
-    whitened ones on the hand-written density; the MAP uses its log density, gradient and Hessian
-    on the unwhitened ones (``whitened=False``) too.
+    Set (as ``model.bayesreg_fixed_structure``) on every model with a fixed prior sd (all but the
+    hierarchical one); the numbers themselves stay in the model's Data containers.
+    nutpie samples the whitened ones on the hand-written density; the MAP uses its log density,
+    gradient and Hessian on the unwhitened ones (``whitened=False``) too.
     """
 
-    family: str  # "gaussian" (sufficient statistics), "bernoulli" or "poisson" (rows)
+    family: str  # "gaussian" (sufficient statistics), or on rows: bernoulli, binomial, poisson, multinomial
     prior: str  # the coefficient prior's kind
     fit_intercept: bool
     intercept_prior: bool = False
@@ -370,6 +370,15 @@ def build_binomial_model(
         _weighted_log_likelihood(row_logp, sample_weight)
         if fit_intercept:
             _intercept(coef, intercept_c, x_mean, intercept_prior)
+    structure = FixedStructure(
+        "binomial",
+        prior.kind,
+        fit_intercept,
+        fit_intercept and intercept_prior is not None,
+        weighted=sample_weight is not None,
+        whitened=whitening is not None,
+    )
+    _mark(model, structure)
     return model
 
 
@@ -432,4 +441,12 @@ def build_multinomial_model(
         if contrasts is not None:
             c = pt.concatenate([contrasts, pt.zeros(1)]) - pt.dot(coef, pm.Data("x_mean", x_mean))
             pm.Deterministic("intercept", c - pt.mean(c), dims=CLASS_DIM)
+    structure = FixedStructure(
+        "multinomial",
+        prior.kind,
+        fit_intercept,
+        weighted=sample_weight is not None,
+        whitened=whitening is not None,
+    )
+    _mark(model, structure)
     return model

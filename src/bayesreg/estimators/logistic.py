@@ -147,8 +147,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
     >>> from sklearn.datasets import load_iris
     >>> Xi, yi = load_iris(return_X_y=True)
     >>> iris = BayesianLogisticRegression(method="map").fit(Xi, yi)
-    >>> iris.likelihood_, iris.coef_.shape, round(float(iris.intercept_.sum()), 12)
-    ('multinomial', (3, 4), 0.0)
+    >>> iris.likelihood_, iris.coef_.shape, abs(float(iris.intercept_.sum())) < 1e-12  # centred
+    ('multinomial', (3, 4), True)
     """
 
     _constraints = LOGISTIC_CONSTRAINTS
