@@ -309,7 +309,10 @@ def table(results: list[dict]) -> str:
                 median_fit(ref["warm"]),
                 median_fit(ref["new"]),
             )
-            ratios = f"{cold / ref_cold:.2f}x | {warm / ref_warm:.2f}x | {new / ref_new:.2f}x"
+            ratios = " | ".join(
+                "-" if np.isnan(ratio) else f"{ratio:.2f}x"
+                for ratio in (cold / ref_cold, warm / ref_warm, new / ref_new)
+            )
         else:
             ratios = "n/a | n/a | n/a"
         last = r["warm"][-1]
@@ -320,9 +323,10 @@ def table(results: list[dict]) -> str:
         else:
             z = None
         same = all(c["draws_digest"] == w["draws_digest"] for c, w in zip(r["cold"], r["warm"], strict=True))
+        new_text = "-" if np.isnan(new) else f"{new:.2f}"
         lines.append(
-            f"| {r['model']} | {r['route']} | {cold:.2f} | {warm:.2f} | {new:.2f} | {ratios} | {imports:.2f} "
-            f"| {'-' if z is None else f'{z:.2f}'} | {'yes' if same else 'no'} |"
+            f"| {r['model']} | {r['route']} | {cold:.2f} | {warm:.2f} | {new_text} | {ratios} "
+            f"| {imports:.2f} | {'-' if z is None else f'{z:.2f}'} | {'yes' if same else 'no'} |"
         )
     return "\n".join(lines)
 

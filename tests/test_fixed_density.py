@@ -40,7 +40,7 @@ import pytest
 from pytensor.compile.mode import Mode
 
 from bayesreg.backend import nutpie_model
-from bayesreg.backend.fixed_density import map_density, pack, python_density, structure_of
+from bayesreg.backend.fixed_density import CallableDensity, map_density, pack, python_density, structure_of
 from bayesreg.backend.inference import FixedObjective, _CompiledObjective
 from bayesreg.backend.model import (
     Whitening,
@@ -320,6 +320,18 @@ def test_multinomial_density_equals_pymc(classes, fit_intercept, weighted):
     check_random_points(model)
 
 
+@pytest.mark.parametrize("noise", NOISES)
+@pytest.mark.parametrize("fit_intercept", [False, True], ids=["no-intercept", "flat-intercept"])
+def test_hierarchical_density_equals_pymc(fit_intercept, noise):
+    """A free prior sd under HalfNormal(prior_sigma_prior): x is (log tau, z, [log sigma])."""
+    model = linear_model(
+        "normal", fit_intercept, False, noise, prior_sigma_prior=2.0, initial_prior_sigma=1.0
+    )
+    structure = structure_of(model)
+    assert structure is not None and structure.free_prior_sigma
+    check_random_points(model)
+
+
 def test_weighted_sufficient_statistics_equal_pymc():
     # Row weights make n a float (their sum) and weight the means and the R factor.
     rng = np.random.default_rng(3)
@@ -353,10 +365,24 @@ def test_models_the_densities_do_not_cover_carry_no_mark():
     # derived from the graph (their free variables are coef and intercept_centered, not z).
     assert not structure_of(linear_model("normal", True, True, "halfnormal", whiten=False)).whitened
     assert not structure_of(logistic_model("normal", True, True, False, whiten=False)).whitened
-    hierarchical = linear_model(
-        "normal", True, False, "halfnormal", prior_sigma_prior=2.0, initial_prior_sigma=1.0
+    # A free prior sd is written for the sampled (whitened) model with a normal prior and a flat
+    # intercept, what the estimator allows; the builder takes more, which stays unmarked.
+    hierarchical = {"prior_sigma_prior": 2.0, "initial_prior_sigma": 1.0}
+    assert (
+        structure_of(linear_model("normal", True, False, "halfnormal", whiten=False, **hierarchical)) is None
     )
-    assert structure_of(hierarchical) is None
+    assert structure_of(linear_model("normal", True, True, "halfnormal", **hierarchical)) is None
+    assert structure_of(linear_model("laplace", True, False, "halfnormal", **hierarchical)) is None
+
+
+def test_the_free_prior_sd_has_no_hessian():
+    """The MAP is taken at a fixed prior sd: the C refuses a Hessian it does not write."""
+    model = linear_model("normal", True, False, "known", prior_sigma_prior=2.0, initial_prior_sigma=1.0)
+    values = {d.name: d.get_value() for d in model.data_vars}
+    names = ["z", "prior_sigma_log__", "prior_sigma", "coef", "intercept_centered", "intercept"]
+    density = CallableDensity(*pack(structure_of(model), values, names))
+    with pytest.raises(ValueError, match="no Hessian with a free prior sd"):
+        density.hessian(np.zeros(5))
 
 
 def test_pack_follows_the_order_of_names_and_refuses_names_that_do_not_match():

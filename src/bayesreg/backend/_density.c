@@ -10,12 +10,14 @@
  *   logp(dim, x, grad, logp, user_data) -> 0, 3 (a gradient entry not finite), 4 (logp not
  *                                          finite) or 5 (out of memory): nutpie's codes
  *   expand(dim, n_expanded, x, out, user_data) -> 0 or 5
- *   hessian(dim, x, hess, user_data) -> 0 or 5     (for the MAP, not nutpie)
+ *   hessian(dim, x, hess, user_data) -> 0, 5 or 6 (not written for a free prior sd): for the MAP
  *
  * user_data is int64 [address of the buffer, its length, address of the header, its length].
  *
  * beta is the location vector: the coefficients (P of them; for K classes the K x q matrix W, row by
  * row, so P = K q), then the intercept on centred X (one, or the K - 1 contrasts of K classes).
+ * x is z (beta = loc + L z), then log sigma of a free noise sd; with a free prior sd (the
+ * hierarchical linear model) its log comes first: x = (log tau, z, [log sigma]).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -25,11 +27,11 @@
 #include <string.h>
 
 /* The header (ints) and the scalars (after loc, L, mean, l1, l2 and x_mean in buf). */
-enum { FAMILY, P, M, ROWS, FIT_INTERCEPT, NOISE, INTERCEPT_PRIOR, N_EXPANDED, CLASSES, HEADER };
-enum { CONST, INT_MU, INT_SD, NOISE_VALUE, NOISE_CONST, NOISE_NU, Y_MEAN, N_SCALARS };
+enum { FAMILY, P, M, ROWS, FIT_INTERCEPT, NOISE, INTERCEPT_PRIOR, N_EXPANDED, CLASSES, FREE_PRIOR_SD, HEADER };
+enum { CONST, INT_MU, INT_SD, NOISE_VALUE, NOISE_CONST, NOISE_NU, Y_MEAN, PRIOR_SD_SCALE, N_SCALARS };
 enum { GAUSSIAN = 0, BERNOULLI = 1, POISSON = 2, BINOMIAL = 3, MULTINOMIAL = 4 };
 enum { NOISE_KNOWN, NOISE_HALFNORMAL, NOISE_HALFCAUCHY, NOISE_HALFSTUDENTT, NOISE_EXPONENTIAL };
-enum { OK = 0, GRAD_NOT_FINITE = 3, LOGP_NOT_FINITE = 4, NO_MEMORY = 5 };
+enum { OK = 0, GRAD_NOT_FINITE = 3, LOGP_NOT_FINITE = 4, NO_MEMORY = 5, NOT_COVERED = 6 };
 
 #define LOG_2PI 1.83787706640934548356
 #define BLOCK 256 /* rows per block: the block's eta, exp and log1p stay in the L1 cache */
@@ -96,6 +98,24 @@ static double prior(const double *beta, const double *buf, const int64_t *ints, 
     return lp;
 }
 
+/* The hierarchical prior: beta_j ~ N(mu_j, tau^2) with tau ~ HalfNormal(scale), at log tau (with
+ * the log transform's Jacobian); the constant (-p/2 log 2 pi and the half-normal's) is packed. Its
+ * gradient is added to grad_beta, and its derivative in log tau returned in d_log_tau. */
+static double free_sd_prior(const double *beta, const double *buf, const int64_t *ints, double log_tau,
+                            double *grad_beta, double *d_log_tau) {
+    const int64_t p = ints[P], m = ints[M];
+    const double *mean = buf + m + m * m, *s = mean + 4 * p;
+    const double tau = exp(log_tau), precision = 1.0 / (tau * tau), r = tau / s[PRIOR_SD_SCALE];
+    double squares = 0.0;
+    for (int64_t j = 0; j < p; j++) {
+        const double d = beta[j] - mean[j];
+        squares += d * d;
+        grad_beta[j] -= d * precision;
+    }
+    *d_log_tau = -(double)p + squares * precision - r * r + 1.0;
+    return s[CONST] - (double)p * log_tau - 0.5 * squares * precision - 0.5 * r * r + log_tau;
+}
+
 /* The noise sd's prior at sigma: its log density (the constant is packed), and its first and
  * second derivatives in log sigma. */
 static double noise_prior(int64_t code, double sigma, const double *s, double *d1, double *d2) {
@@ -129,7 +149,7 @@ static double noise_prior(int64_t code, double sigma, const double *s, double *d
 /* Gaussian likelihood on sufficient statistics, as build_linear_model writes it:
  * ||qty - R beta||^2 + n (ybar - b)^2, with a known noise sd or log sigma as the last coordinate. */
 static int gaussian_logp(const double *x, const double *buf, const int64_t *ints, double *grad, double *out) {
-    const int64_t p = ints[P], m = ints[M], k = ints[ROWS], noise = ints[NOISE];
+    const int64_t p = ints[P], m = ints[M], k = ints[ROWS], noise = ints[NOISE], free_sd = ints[FREE_PRIOR_SD];
     const int fit_intercept = (int)ints[FIT_INTERCEPT];
     const double *s = buf + m + m * m + 4 * p;
     const double *R = s + N_SCALARS, *qty = R + k * p;
@@ -137,7 +157,8 @@ static int gaussian_logp(const double *x, const double *buf, const int64_t *ints
     double *work = malloc(sizeof(double) * (size_t)(2 * m + k));
     if (work == NULL) return NO_MEMORY;
     double *beta = work, *grad_beta = work + m, *resid = work + 2 * m;
-    location(x, buf, m, beta);
+    const double *z = x + free_sd;
+    location(z, buf, m, beta);
     const double b = fit_intercept ? beta[p] : 0.0;
     double rss = 0.0;
     for (int64_t r = 0; r < k; r++) {
@@ -153,7 +174,7 @@ static int gaussian_logp(const double *x, const double *buf, const int64_t *ints
         sigma = s[NOISE_VALUE];
         log_sigma = log(sigma);
     } else {
-        log_sigma = x[m];
+        log_sigma = z[m];
         sigma = exp(log_sigma);
     }
     const double precision = 1.0 / (sigma * sigma);
@@ -165,12 +186,15 @@ static int gaussian_logp(const double *x, const double *buf, const int64_t *ints
     }
     if (fit_intercept) grad_beta[p] = n * y_gap * precision;
     double lp = -n * log_sigma - 0.5 * n * LOG_2PI - 0.5 * rss * precision;
-    lp += prior(beta, buf, ints, grad_beta);
-    pull_back(grad_beta, buf, m, grad);
+    if (free_sd)
+        lp += free_sd_prior(beta, buf, ints, x[0], grad_beta, grad);
+    else
+        lp += prior(beta, buf, ints, grad_beta);
+    pull_back(grad_beta, buf, m, grad + free_sd);
     if (noise != NOISE_KNOWN) {
         double d_prior, d2_prior;
         lp += noise_prior(noise, sigma, s, &d_prior, &d2_prior) + log_sigma; /* + the log transform's Jacobian */
-        grad[m] = -n + rss * precision + d_prior + 1.0;
+        grad[free_sd + m] = -n + rss * precision + d_prior + 1.0;
     }
     free(work);
     *out = lp;
@@ -530,8 +554,9 @@ int64_t bayesreg_logp_poisson(uint64_t dim, const double *x, double *grad, doubl
 }
 
 /* Every stored variable at x, in nutpie's order (the permutation after the header). The canonical
- * order is z, [log noise sd, noise sd], coef, [intercept_centered, intercept]; for K classes the
- * intercepts are the K - 1 contrasts and the K intercepts of uncentred X, centred to sum 0. */
+ * order is z, [log prior sd, prior sd], [log noise sd, noise sd], coef, [intercept_centered,
+ * intercept]; for K classes the intercepts are the K - 1 contrasts and the K intercepts of
+ * uncentred X, centred to sum 0. */
 int64_t bayesreg_expand(uint64_t dim, uint64_t n_expanded, const double *x, double *out, void *user_data) {
     (void)dim;
     const double *buf = buffer_of(user_data);
@@ -541,12 +566,17 @@ int64_t bayesreg_expand(uint64_t dim, uint64_t n_expanded, const double *x, doub
     double *work = malloc(sizeof(double) * (size_t)(m + (int64_t)n_expanded));
     if (work == NULL) return NO_MEMORY;
     double *beta = work, *canonical = work + m;
-    location(x, buf, m, beta);
+    const double *z = x + ints[FREE_PRIOR_SD];
+    location(z, buf, m, beta);
     int64_t k = 0;
-    for (int64_t j = 0; j < m; j++) canonical[k++] = x[j];
+    for (int64_t j = 0; j < m; j++) canonical[k++] = z[j];
+    if (ints[FREE_PRIOR_SD]) {
+        canonical[k++] = x[0];
+        canonical[k++] = exp(x[0]);
+    }
     if (ints[FAMILY] == GAUSSIAN && ints[NOISE] != NOISE_KNOWN) {
-        canonical[k++] = x[m];
-        canonical[k++] = exp(x[m]);
+        canonical[k++] = z[m];
+        canonical[k++] = exp(z[m]);
     }
     for (int64_t j = 0; j < p; j++) canonical[k++] = beta[j];
     if (ints[FIT_INTERCEPT] && ints[FAMILY] == MULTINOMIAL) {
@@ -793,6 +823,7 @@ static int multinomial_hessian(const double *x, const double *buf, const int64_t
 int64_t bayesreg_hessian(uint64_t dim, const double *x, double *hess, void *user_data) {
     const double *buf = buffer_of(user_data);
     const int64_t *ints = header_of(user_data);
+    if (ints[FREE_PRIOR_SD]) return NOT_COVERED; /* the MAP is at a fixed prior sd */
     switch (ints[FAMILY]) {
     case GAUSSIAN:
         return gaussian_hessian(x, buf, ints, (int64_t)dim, hess);

@@ -8,7 +8,8 @@ fits use are written here in C instead (``_density.c``, built into ``bayesreg.ba
 when bayesreg is installed), so that no fit waits on a compiler:
 
 - the Gaussian linear model on sufficient statistics (:func:`bayesreg.backend.model.build_linear_model`),
-  with a known noise sd or a free one under any of its five priors;
+  with a known noise sd or a free one under any of its five priors, and the hierarchical one (a
+  free prior sd under ``HalfNormal(prior_sigma_prior)``, normal prior, flat intercept) when sampled;
 - the Bernoulli-logit model on rows (:func:`bayesreg.backend.model.build_logistic_model`), with or
   without ``sample_weight``;
 - the binomial-logit model on rows of counts (:func:`bayesreg.backend.model.build_binomial_model`)
@@ -18,7 +19,8 @@ when bayesreg is installed), so that no fit waits on a compiler:
   without ``sample_weight`` and an exposure;
 
 each with a normal, Laplace, elastic-net or flat coefficient prior (one form covers all four:
-``c - Σ l1|β - μ| - ½ Σ l2 (β - μ)²``), a flat or normal intercept, in the whitened coordinates
+``c - Σ l1|β - μ| - ½ Σ l2 (β - μ)²``; the multinomial takes the normal), a flat or normal
+intercept (flat for K classes), in the whitened coordinates
 ``β = loc + L z`` the sampler uses. The C is generic in the sizes and reads every number from the
 buffer :func:`pack` fills from the model's own ``pm.Data`` containers, so one build serves every
 data set, prior and size. Its sums over rows and features may be reassociated (``omp simd``) to
@@ -28,9 +30,9 @@ same seed still draws the same.
 The PyMC model stays the definition: a builder marks a model this module can stand in for
 (:class:`bayesreg.backend.model.FixedStructure`), and ``tests/test_fixed_density.py`` checks the
 log density, gradient and stored variables of the C functions against PyMC's own on every
-combination of options (to 1e-10 relative). Any model without the mark (the hierarchical scale)
-takes the derived callbacks, and so does an unwhitened fallback.
-A route never depends on what is cached, so a seed draws the same in every process.
+combination of options (to 1e-10 relative). A model without the mark (one a builder does not
+mark, as a future one before its C is written) takes the derived callbacks. A route never depends
+on what is cached, so a seed draws the same in every process.
 """
 
 from __future__ import annotations
@@ -67,12 +69,24 @@ _NOISE_CODES = {"known": 0, "halfnormal": 1, "halfcauchy": 2, "halfstudentt": 3,
 _LOG_2PI = math.log(2.0 * math.pi)
 
 # ints layout: the header, then the permutation of the expanded vector.
-_FAMILY, _P, _M, _ROWS, _FIT_INTERCEPT, _NOISE, _INTERCEPT_PRIOR, _N_EXPANDED, _CLASSES, _HEADER = range(10)
+(
+    _FAMILY,
+    _P,
+    _M,
+    _ROWS,
+    _FIT_INTERCEPT,
+    _NOISE,
+    _INTERCEPT_PRIOR,
+    _N_EXPANDED,
+    _CLASSES,
+    _FREE_PRIOR_SD,
+    _HEADER,
+) = range(11)
 # buf layout: loc (m), L (m*m), prior mean, l1, l2, x_mean (p each), then the scalars, then the family's data.
 # p counts the coefficients (K q for K classes of q features, whose x_mean is then q entries, then zeros);
 # m = p + the intercepts (1, or the K - 1 contrasts).
-_CONST, _INT_MU, _INT_SD, _NOISE_VALUE, _NOISE_CONST, _NOISE_NU, _Y_MEAN = range(7)
-_N_SCALARS = 7
+_CONST, _INT_MU, _INT_SD, _NOISE_VALUE, _NOISE_CONST, _NOISE_NU, _Y_MEAN, _PRIOR_SD_SCALE = range(8)
+_N_SCALARS = 8
 
 
 def _check_extension() -> None:
@@ -116,6 +130,8 @@ def _n_intercepts(structure: FixedStructure, classes: int) -> int:
 
 def _canonical_blocks(structure: FixedStructure, p: int, m: int, classes: int = 1) -> list[tuple[str, int]]:
     blocks = [("z", m)]
+    if structure.free_prior_sigma:
+        blocks += [("prior_sigma_log__", 1), ("prior_sigma", 1)]
     if structure.family == "gaussian" and structure.noise != "known":
         blocks += [("noise_sigma_log__", 1), ("noise_sigma", 1)]
     blocks.append(("coef", p))
@@ -144,6 +160,10 @@ def _prior_arrays(structure: FixedStructure, values: dict[str, np.ndarray], p: i
     zeros = np.zeros(p)
     if structure.prior == "flat":
         return zeros, zeros, zeros, 0.0
+    if structure.free_prior_sigma:  # the C writes the terms in the free sd; here the constants
+        scale = float(values["prior_sigma_prior"])
+        const = -0.5 * p * _LOG_2PI + _noise_constant("halfnormal", scale, 0.0)
+        return np.broadcast_to(values["prior_mean"], (p,)), zeros, zeros, const
     mean = zeros if structure.family == "multinomial" else np.broadcast_to(values["prior_mean"], (p,))
     if structure.prior == "normal":
         sigma = np.broadcast_to(values["prior_sigma"], (classes, p // classes)).ravel()
@@ -185,7 +205,7 @@ def pack(
     ...           "X_centered": np.ones((3, 2)), "y_observed": np.array([0, 1, 1])}
     >>> buf, ints = pack(FixedStructure("bernoulli", "normal", fit_intercept=False), values, ["coef", "z"])
     >>> buf.size, ints[-4:].tolist()    # coef is stored first, then z
-    (33, [2, 3, 0, 1])
+    (34, [2, 3, 0, 1])
     """
     loc = np.asarray(values["whitening_loc"], dtype=float)
     scale_tril = np.asarray(values["whitening_scale_tril"], dtype=float)
@@ -198,6 +218,8 @@ def pack(
         x_mean[: np.size(values["x_mean"])] = values["x_mean"]
     scalars = np.zeros(_N_SCALARS)
     scalars[_CONST] = const
+    if structure.free_prior_sigma:
+        scalars[_PRIOR_SD_SCALE] = values["prior_sigma_prior"]
     if structure.intercept_prior:
         scalars[_INT_MU] = values["intercept_prior_mean"]
         scalars[_INT_SD] = values["intercept_prior_sigma"]
@@ -249,6 +271,7 @@ def pack(
     header[_INTERCEPT_PRIOR] = int(structure.intercept_prior)
     header[_N_EXPANDED] = sum(size for _, size in blocks)
     header[_CLASSES] = classes
+    header[_FREE_PRIOR_SD] = int(structure.free_prior_sigma)
     ints = np.concatenate([header, _permutation(structure, p, m, classes, names)]).astype(np.int64)
     pieces = [loc, scale_tril.ravel(), mean, l1, l2, x_mean, scalars, *data]
     buf = np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in pieces])
@@ -301,7 +324,7 @@ _HESSIAN = ctypes.CFUNCTYPE(
     ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p
 )
 _ELEMENTWISE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
-_NO_MEMORY = 5
+_NO_MEMORY, _NOT_COVERED = 5, 6
 
 
 def _elementwise(name: str):
@@ -379,6 +402,8 @@ class CallableDensity:
         x = np.ascontiguousarray(x, dtype=float)
         out = np.empty((x.size, x.size))
         status = self._hessian(x.size, x.ctypes.data, out.ctypes.data, self.user_data.ctypes.data)
+        if status == _NOT_COVERED:
+            raise ValueError("the fixed density has no Hessian with a free prior sd (the MAP fixes it)")
         if status == _NO_MEMORY:
             raise MemoryError("the fixed density could not allocate its work space")
         return out

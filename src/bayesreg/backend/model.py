@@ -58,8 +58,9 @@ class Whitening:
 class FixedStructure:
     """Marks a built model that :mod:`bayesreg.backend.fixed_density` can sample without compiling it.
 
-    Set (as ``model.bayesreg_fixed_structure``) on every model with a fixed prior sd (all but the
-    hierarchical one); the numbers themselves stay in the model's Data containers.
+    Set (as ``model.bayesreg_fixed_structure``) on every model a builder makes, but for the
+    hierarchical one only when whitened (the one that is sampled) with a normal prior and a flat
+    intercept; the numbers themselves stay in the model's Data containers.
     nutpie samples the whitened ones on the hand-written density; the MAP uses its log density,
     gradient and Hessian on the unwhitened ones (``whitened=False``) too.
     """
@@ -72,6 +73,7 @@ class FixedStructure:
     weighted: bool = False  # a sample_weight container (rows only)
     offset: bool = False  # a log_exposure container (poisson only)
     whitened: bool = True  # the free location is z (β = loc + L z), else coef and intercept_centered
+    free_prior_sigma: bool = False  # the normal prior's sd is free, under HalfNormal(prior_sigma_prior)
 
 
 def _mark(model: pm.Model, structure: FixedStructure) -> None:
@@ -229,9 +231,12 @@ def build_linear_model(
         )
         if stats.fit_intercept:
             _intercept(coef, intercept_c, stats.x_mean, intercept_prior)
-    if prior_sigma_prior is None:
-        noise = "known" if noise_sigma is not None else noise_prior.kind
-        has_intercept_prior = stats.fit_intercept and intercept_prior is not None
+    noise = "known" if noise_sigma is not None else noise_prior.kind
+    has_intercept_prior = stats.fit_intercept and intercept_prior is not None
+    free_prior_sigma = prior_sigma_prior is not None
+    # The C density writes the free prior sd for the normal prior and a flat intercept only (what
+    # the estimator allows), and the MAP is never taken with it free.
+    if not free_prior_sigma or (whitening is not None and prior.kind == "normal" and not has_intercept_prior):
         structure = FixedStructure(
             "gaussian",
             prior.kind,
@@ -239,6 +244,7 @@ def build_linear_model(
             has_intercept_prior,
             noise,
             whitened=whitening is not None,
+            free_prior_sigma=free_prior_sigma,
         )
         _mark(model, structure)
     return model
