@@ -523,33 +523,28 @@ static int64_t finish(int status, uint64_t dim, const double *grad, double value
     return isfinite(value) ? OK : LOGP_NOT_FINITE;
 }
 
-int64_t bayesreg_logp_gaussian(uint64_t dim, const double *x, double *grad, double *logp, void *user_data) {
+/* nutpie's logp callback: the density of the family in the header. */
+int64_t bayesreg_logp(uint64_t dim, const double *x, double *grad, double *logp, void *user_data) {
+    const double *buf = buffer_of(user_data);
+    const int64_t *ints = header_of(user_data);
     double value = 0.0;
-    int status = gaussian_logp(x, buffer_of(user_data), header_of(user_data), grad, &value);
-    return finish(status, dim, grad, value, logp);
-}
-
-int64_t bayesreg_logp_bernoulli(uint64_t dim, const double *x, double *grad, double *logp, void *user_data) {
-    double value = 0.0;
-    int status = bernoulli_logp(x, buffer_of(user_data), header_of(user_data), grad, &value);
-    return finish(status, dim, grad, value, logp);
-}
-
-int64_t bayesreg_logp_binomial(uint64_t dim, const double *x, double *grad, double *logp, void *user_data) {
-    double value = 0.0;
-    int status = binomial_logp(x, buffer_of(user_data), header_of(user_data), grad, &value);
-    return finish(status, dim, grad, value, logp);
-}
-
-int64_t bayesreg_logp_multinomial(uint64_t dim, const double *x, double *grad, double *logp, void *user_data) {
-    double value = 0.0;
-    int status = multinomial_logp(x, buffer_of(user_data), header_of(user_data), grad, &value);
-    return finish(status, dim, grad, value, logp);
-}
-
-int64_t bayesreg_logp_poisson(uint64_t dim, const double *x, double *grad, double *logp, void *user_data) {
-    double value = 0.0;
-    int status = poisson_logp(x, buffer_of(user_data), header_of(user_data), grad, &value);
+    int status;
+    switch (ints[FAMILY]) {
+    case GAUSSIAN:
+        status = gaussian_logp(x, buf, ints, grad, &value);
+        break;
+    case BERNOULLI:
+        status = bernoulli_logp(x, buf, ints, grad, &value);
+        break;
+    case BINOMIAL:
+        status = binomial_logp(x, buf, ints, grad, &value);
+        break;
+    case MULTINOMIAL:
+        status = multinomial_logp(x, buf, ints, grad, &value);
+        break;
+    default:
+        status = poisson_logp(x, buf, ints, grad, &value);
+    }
     return finish(status, dim, grad, value, logp);
 }
 
@@ -851,11 +846,7 @@ static int add_address(PyObject *module, const char *name, uintptr_t address) {
 }
 
 static int exec_module(PyObject *module) {
-    if (add_address(module, "logp_gaussian", (uintptr_t)bayesreg_logp_gaussian) < 0 ||
-        add_address(module, "logp_bernoulli", (uintptr_t)bayesreg_logp_bernoulli) < 0 ||
-        add_address(module, "logp_poisson", (uintptr_t)bayesreg_logp_poisson) < 0 ||
-        add_address(module, "logp_binomial", (uintptr_t)bayesreg_logp_binomial) < 0 ||
-        add_address(module, "logp_multinomial", (uintptr_t)bayesreg_logp_multinomial) < 0 ||
+    if (add_address(module, "logp", (uintptr_t)bayesreg_logp) < 0 ||
         add_address(module, "expand", (uintptr_t)bayesreg_expand) < 0 ||
         add_address(module, "hessian", (uintptr_t)bayesreg_hessian) < 0 ||
         add_address(module, "exp", (uintptr_t)bayesreg_exp) < 0 ||

@@ -288,29 +288,22 @@ class Callback(NamedTuple):
 
 
 class FixedCallbacks(NamedTuple):
-    """One family's logp callback and the shared expand callback."""
+    """The logp callback (every family: the header names it) and the expand callback."""
 
     logp: Callback
     expand: Callback
 
 
-def callbacks(family: str) -> FixedCallbacks:
-    """The C callbacks of ``family`` (a ``FixedStructure.family``), built when bayesreg was installed.
+def callbacks() -> FixedCallbacks:
+    """The C callbacks nutpie calls, built when bayesreg was installed.
 
     Examples
     --------
-    >>> fixed = callbacks("gaussian")
+    >>> fixed = callbacks()
     >>> fixed.logp.address > 0, fixed.expand.address > 0
     (True, True)
     """
-    logp = {
-        "gaussian": _density.logp_gaussian,
-        "bernoulli": _density.logp_bernoulli,
-        "poisson": _density.logp_poisson,
-        "binomial": _density.logp_binomial,
-        "multinomial": _density.logp_multinomial,
-    }[family]
-    return FixedCallbacks(Callback(logp), Callback(_density.expand))
+    return FixedCallbacks(Callback(_density.logp), Callback(_density.expand))
 
 
 # ctypes views of the same functions, for python_density, the tests and the benchmarks.
@@ -373,7 +366,7 @@ class CallableDensity:
     def __init__(self, buf: np.ndarray, ints: np.ndarray, blocks: Sequence[tuple[str, int]] = ()):
         self.buf, self.ints, self.blocks = buf, ints, list(blocks)
         self.user_data = np.array([buf.ctypes.data, buf.size, ints.ctypes.data, ints.size], dtype=np.int64)
-        fixed = callbacks({code: name for name, code in _FAMILIES.items()}[int(ints[_FAMILY])])
+        fixed = callbacks()
         self._logp, self._expand = _LOGP(fixed.logp.address), _EXPAND(fixed.expand.address)
         self._hessian = _HESSIAN(_density.hessian)
 

@@ -80,6 +80,29 @@ def _mark(model: pm.Model, structure: FixedStructure) -> None:
     model.bayesreg_fixed_structure = structure
 
 
+def _mark_rows(
+    model: pm.Model,
+    family: str,
+    prior: CoefficientPrior,
+    fit_intercept: bool,
+    intercept_prior: InterceptPrior | None,
+    sample_weight: np.ndarray | None,
+    whitening: Whitening | None,
+    offset: bool = False,
+) -> None:
+    """Mark a model of rows (every family but the Gaussian's sufficient statistics)."""
+    structure = FixedStructure(
+        family,
+        prior.kind,
+        fit_intercept,
+        fit_intercept and intercept_prior is not None,
+        weighted=sample_weight is not None,
+        offset=offset,
+        whitened=whitening is not None,
+    )
+    _mark(model, structure)
+
+
 def _coefficient_prior_terms(prior: CoefficientPrior, coef, sigma=None) -> None:
     """Add the log density of ``prior`` at ``coef`` to the model in context, as Potentials.
 
@@ -283,16 +306,7 @@ def build_logistic_model(
             _weighted_log_likelihood(pm.logp(pm.Bernoulli.dist(logit_p=logit_p), y_obs), sample_weight)
         if fit_intercept:
             _intercept(coef, intercept_c, x_mean, intercept_prior)
-    has_intercept_prior = fit_intercept and intercept_prior is not None
-    structure = FixedStructure(
-        "bernoulli",
-        prior.kind,
-        fit_intercept,
-        has_intercept_prior,
-        weighted=sample_weight is not None,
-        whitened=whitening is not None,
-    )
-    _mark(model, structure)
+    _mark_rows(model, "bernoulli", prior, fit_intercept, intercept_prior, sample_weight, whitening)
     return model
 
 
@@ -328,16 +342,10 @@ def build_poisson_model(
         _weighted_log_likelihood(row_logp, sample_weight)
         if fit_intercept:
             _intercept(coef, intercept_c, x_mean, intercept_prior)
-    structure = FixedStructure(
-        "poisson",
-        prior.kind,
-        fit_intercept,
-        fit_intercept and intercept_prior is not None,
-        weighted=sample_weight is not None,
-        offset=log_exposure is not None,
-        whitened=whitening is not None,
+    has_offset = log_exposure is not None
+    _mark_rows(
+        model, "poisson", prior, fit_intercept, intercept_prior, sample_weight, whitening, offset=has_offset
     )
-    _mark(model, structure)
     return model
 
 
@@ -376,15 +384,7 @@ def build_binomial_model(
         _weighted_log_likelihood(row_logp, sample_weight)
         if fit_intercept:
             _intercept(coef, intercept_c, x_mean, intercept_prior)
-    structure = FixedStructure(
-        "binomial",
-        prior.kind,
-        fit_intercept,
-        fit_intercept and intercept_prior is not None,
-        weighted=sample_weight is not None,
-        whitened=whitening is not None,
-    )
-    _mark(model, structure)
+    _mark_rows(model, "binomial", prior, fit_intercept, intercept_prior, sample_weight, whitening)
     return model
 
 
@@ -447,12 +447,5 @@ def build_multinomial_model(
         if contrasts is not None:
             c = pt.concatenate([contrasts, pt.zeros(1)]) - pt.dot(coef, pm.Data("x_mean", x_mean))
             pm.Deterministic("intercept", c - pt.mean(c), dims=CLASS_DIM)
-    structure = FixedStructure(
-        "multinomial",
-        prior.kind,
-        fit_intercept,
-        weighted=sample_weight is not None,
-        whitened=whitening is not None,
-    )
-    _mark(model, structure)
+    _mark_rows(model, "multinomial", prior, fit_intercept, None, sample_weight, whitening)
     return model

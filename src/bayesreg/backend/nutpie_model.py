@@ -524,7 +524,7 @@ def _common_fields(model: pm.Model, pieces: _Pieces, point_fn) -> dict[str, Any]
 
 def _compile_fixed(model: pm.Model, pieces: _Pieces, point_fn, structure: FixedStructure) -> _FixedModel:
     """The model on the hand-written callbacks: its data, names and coordinates from the PyMC model."""
-    fixed = callbacks(structure.family)
+    fixed = callbacks()
     data = {
         str(d.name): _frozen(d.get_value(borrow=True), d.type.dtype, d.type.ndim) for d in model.data_vars
     }
