@@ -25,8 +25,7 @@ Also: models the densities cannot stand in for carry no mark, :func:`pack` refus
 match the structure and follows the order of those that do, and a logistic or binomial point far in
 the tail (``|η| ~ 800``, where ``exp(η)`` overflows) still gives PyMC's finite log density and
 gradient (there against PyMC's rewritten graph: unrewritten, ``log(1 + exp(η))`` overflows to -inf).
-The MAP's objective on the same C functions (log density without the Jacobian, gradient, Hessian)
-is checked against PyTensor's derivatives of the unwhitened models.
+The MAP's objective on the same C functions is checked in ``tests/test_fixed_map_objective.py``.
 """
 
 from __future__ import annotations
@@ -35,156 +34,36 @@ from typing import Any
 
 import numpy as np
 import pymc as pm
-import pytensor.tensor as pt
 import pytest
 from pytensor.compile.mode import Mode
 
 from bayesreg.backend import nutpie_model
-from bayesreg.backend.fixed_density import CallableDensity, map_density, pack, python_density, structure_of
-from bayesreg.backend.inference import FixedObjective, _CompiledObjective
-from bayesreg.backend.model import (
-    Whitening,
-    build_binomial_model,
-    build_linear_model,
-    build_logistic_model,
-    build_multinomial_model,
-    build_poisson_model,
-)
+from bayesreg.backend.fixed_density import CallableDensity, pack, python_density, structure_of
+from bayesreg.backend.model import build_linear_model
 from bayesreg.stats.conjugate import sufficient_stats
-from bayesreg.stats.prior_terms import (
-    COEFFICIENT_PRIORS,
-    NOISE_PRIORS,
-    CoefficientPrior,
-    InterceptPrior,
-    NoisePrior,
+from bayesreg.stats.prior_terms import COEFFICIENT_PRIORS, InterceptPrior, NoisePrior
+from tests.fixed_models import (
+    EXPAND_RTOL,
+    GRAD_RTOL,
+    INTERCEPT_IDS,
+    INTERCEPTS,
+    LOGP_RTOL,
+    N_POINTS,
+    N_ROWS,
+    NAMES,
+    NOISES,
+    PYMC_LOG_2_EXCESS,
+    PYMC_LOG_2_NOISES,
+    binomial_model,
+    coefficient_prior,
+    linear_model,
+    logistic_model,
+    multinomial_model,
+    poisson_model,
+    whitening,
 )
 
-NAMES = ["a", "b", "c"]
-N_ROWS = 40
-N_POINTS = 3
-LOGP_RTOL = 1e-10
-GRAD_RTOL = 1e-9
-EXPAND_RTOL = 1e-12
-
-# (fit_intercept, intercept prior): an intercept prior only exists with an intercept.
-INTERCEPTS = [(False, False), (True, False), (True, True)]
-INTERCEPT_IDS = ["no-intercept", "flat-intercept", "normal-intercept"]
-NOISES = ["known", *NOISE_PRIORS]
-
-# log 2 as PyMC's HalfCauchy and HalfStudentT logp compute it (in pytensor's dtype for pt.log(2):
-# float32), minus the exact value. Zero if pytensor ever computes it in float64.
-PYMC_LOG_2_EXCESS = float(np.log(np.asarray(2, dtype=pt.log(2).dtype))) - float(np.log(2.0))
-PYMC_LOG_2_NOISES = ("halfcauchy", "halfstudentt")
 REFERENCE_MODE = Mode(linker="py", optimizer=None)
-
-
-def coefficient_prior(kind: str) -> CoefficientPrior:
-    """Different sds per feature and a nonzero centre (the elastic net half L1)."""
-    return CoefficientPrior(
-        kind, sigma=np.array([0.7, 1.3, 2.1]), mean=np.array([0.2, -0.4, 0.1]), l1_ratio=0.3
-    )
-
-
-def whitening(rng: np.random.Generator, size: int) -> Whitening:
-    """A random lower-triangular factor with a positive diagonal, and a random location."""
-    scale_tril = np.tril(0.4 * rng.normal(size=(size, size)), k=-1) + np.diag(rng.uniform(0.3, 1.5, size))
-    return Whitening(loc=rng.normal(size=size), scale_tril=scale_tril)
-
-
-def linear_model(kind, fit_intercept, with_intercept_prior, noise, *, seed=0, whiten=True, **kwargs):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(loc=0.5, size=(N_ROWS, 3))
-    y = 1.5 + X @ np.array([1.0, -0.5, 0.25]) + rng.normal(scale=0.8, size=N_ROWS)
-    return build_linear_model(
-        sufficient_stats(X, y, fit_intercept=fit_intercept),
-        feature_names=NAMES,
-        prior=coefficient_prior(kind),
-        noise_sigma=0.9 if noise == "known" else None,
-        noise_prior=NoisePrior("halfnormal" if noise == "known" else noise, scale=1.7, nu=4.0),
-        intercept_prior=InterceptPrior(mean=0.8, sigma=1.9) if with_intercept_prior else None,
-        whitening=whitening(rng, 3 + fit_intercept) if whiten else None,
-        **kwargs,
-    )
-
-
-def logistic_model(
-    kind, fit_intercept, with_intercept_prior, weighted, *, seed=0, whiten=True, n_rows=N_ROWS
-):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(loc=0.3, size=(n_rows, 3))
-    y = (rng.uniform(size=n_rows) < 1.0 / (1.0 + np.exp(-(0.5 + X @ np.array([1.0, -1.0, 0.5]))))).astype(int)
-    return build_logistic_model(
-        X,
-        y,
-        feature_names=NAMES,
-        prior=coefficient_prior(kind),
-        fit_intercept=fit_intercept,
-        intercept_prior=InterceptPrior(mean=-0.3, sigma=1.2) if with_intercept_prior else None,
-        whitening=whitening(rng, 3 + fit_intercept) if whiten else None,
-        sample_weight=rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
-    )
-
-
-def poisson_model(
-    kind, fit_intercept, with_intercept_prior, weighted, exposure, *, seed=0, whiten=True, n_rows=N_ROWS
-):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(loc=0.3, size=(n_rows, 3))
-    log_exposure = rng.normal(scale=0.5, size=n_rows)
-    mean = np.exp(0.5 + X @ np.array([0.4, -0.3, 0.2]) + (log_exposure if exposure else 0.0))
-    return build_poisson_model(
-        X,
-        rng.poisson(mean),
-        feature_names=NAMES,
-        prior=coefficient_prior(kind),
-        fit_intercept=fit_intercept,
-        intercept_prior=InterceptPrior(mean=-0.3, sigma=1.2) if with_intercept_prior else None,
-        whitening=whitening(rng, 3 + fit_intercept) if whiten else None,
-        sample_weight=rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
-        log_exposure=log_exposure if exposure else None,
-    )
-
-
-def binomial_model(
-    kind, fit_intercept, with_intercept_prior, weighted, *, seed=0, whiten=True, n_rows=N_ROWS
-):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(loc=0.3, size=(n_rows, 3))
-    trials = rng.integers(0, 12, size=n_rows)  # a row of no trials adds nothing
-    p = 1.0 / (1.0 + np.exp(-(0.5 + X @ np.array([1.0, -1.0, 0.5]))))
-    return build_binomial_model(
-        X,
-        rng.binomial(trials, p),
-        trials,
-        feature_names=NAMES,
-        prior=coefficient_prior(kind),
-        fit_intercept=fit_intercept,
-        intercept_prior=InterceptPrior(mean=-0.3, sigma=1.2) if with_intercept_prior else None,
-        whitening=whitening(rng, 3 + fit_intercept) if whiten else None,
-        sample_weight=rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
-    )
-
-
-def multinomial_model(classes, fit_intercept, weighted, *, seed=0, whiten=True, n_rows=300):
-    """K classes of softmax(b + W x) labels; the prior (normal, one sd per feature) is the only kind."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(loc=0.3, size=(n_rows, 3))
-    W = rng.normal(size=(classes, 3))
-    logits = X @ W.T + rng.normal(size=classes)
-    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
-    codes = np.array([rng.choice(classes, p=row) for row in probabilities])
-    size = classes * 3 + (classes - 1) * fit_intercept
-    return build_multinomial_model(
-        X,
-        codes,
-        class_names=[f"k{k}" for k in range(classes)],
-        feature_names=NAMES,
-        prior=coefficient_prior("normal"),
-        fit_intercept=fit_intercept,
-        whitening=whitening(rng, size) if whiten else None,
-        sample_weight=rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
-    )
 
 
 class Reference:
@@ -461,110 +340,6 @@ def test_the_vectorised_exp_and_log1p_are_within_two_ulp_of_numpys():
 def test_the_bernoulli_density_is_the_same_in_blocks_of_rows():
     """More rows than one block (256), and a last partial block: the sums still equal PyMC's."""
     check_random_points(logistic_model("normal", True, False, True, n_rows=600))
-
-
-# --- the MAP's objective on the same C density ---------------------------------------------------
-
-HESS_RTOL = 1e-9
-
-
-def check_map_objective(model: pm.Model, exclude_terms: tuple[str, ...] = (), seed: int = 0) -> None:
-    """The C objective's log density (no Jacobian), gradient, Hessian and outputs equal PyTensor's.
-
-    The reference is the objective find_map compiles when no C one covers a model: PyTensor's
-    derivatives of ``model.logp(jacobian=False)`` (its Hessian by automatic differentiation too).
-    """
-    structure = structure_of(model)
-    outputs = ["coef"] + (["intercept"] if structure.fit_intercept else [])
-    if structure.family == "gaussian" and structure.noise != "known":
-        outputs.append("noise_sigma")
-    density = map_density(model, outputs, exclude_terms)
-    assert density is not None
-    fixed = FixedObjective(model, density, outputs)
-    reference = _CompiledObjective(model, outputs, exclude_terms).bind(model)
-    excess = PYMC_LOG_2_EXCESS if structure.noise in PYMC_LOG_2_NOISES else 0.0
-    assert fixed.slices() == reference.slices()
-    rng = np.random.default_rng(2000 + seed)
-    for _ in range(N_POINTS):
-        x = rng.normal(size=sum(s.stop - s.start for s in reference.slices().values()))
-        logp, grad, hess = fixed(x)
-        expected_logp, expected_grad, expected_hess = reference(x)
-        np.testing.assert_allclose(logp, expected_logp - excess, rtol=LOGP_RTOL)
-        np.testing.assert_allclose(
-            grad, expected_grad, rtol=0, atol=GRAD_RTOL * np.max(np.abs(expected_grad))
-        )
-        np.testing.assert_allclose(
-            hess, expected_hess, rtol=0, atol=HESS_RTOL * np.max(np.abs(expected_hess))
-        )
-        for value, expected in zip(fixed.report(x), reference.report(x), strict=True):
-            assert np.shape(value) == np.shape(expected)
-            np.testing.assert_allclose(value, expected, rtol=EXPAND_RTOL)
-
-
-@pytest.mark.parametrize("noise", NOISES)
-@pytest.mark.parametrize(("fit_intercept", "with_intercept_prior"), INTERCEPTS, ids=INTERCEPT_IDS)
-@pytest.mark.parametrize("kind", COEFFICIENT_PRIORS)
-def test_gaussian_map_objective_equals_pytensors(kind, fit_intercept, with_intercept_prior, noise):
-    model = linear_model(kind, fit_intercept, with_intercept_prior, noise, whiten=False)
-    check_map_objective(model)
-    if kind in ("laplace", "elasticnet"):  # find_map_l1 leaves the L1 term out
-        check_map_objective(model, exclude_terms=("coef_prior_l1",))
-
-
-@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize(("fit_intercept", "with_intercept_prior"), INTERCEPTS, ids=INTERCEPT_IDS)
-@pytest.mark.parametrize("kind", COEFFICIENT_PRIORS)
-def test_bernoulli_map_objective_equals_pytensors(kind, fit_intercept, with_intercept_prior, weighted):
-    # 600 rows: more than one block of the C loops, and a last partial one.
-    model = logistic_model(kind, fit_intercept, with_intercept_prior, weighted, whiten=False, n_rows=600)
-    check_map_objective(model)
-    if kind in ("laplace", "elasticnet"):
-        check_map_objective(model, exclude_terms=("coef_prior_l1",))
-
-
-def test_the_map_objective_is_only_for_the_models_it_covers():
-    whitened = linear_model("normal", True, False, "halfnormal")
-    hierarchical = linear_model(
-        "normal", True, False, "halfnormal", whiten=False, prior_sigma_prior=2.0, initial_prior_sigma=1.0
-    )
-    unwhitened = logistic_model("laplace", True, False, False, whiten=False)
-    assert map_density(whitened, ["coef"]) is None
-    assert map_density(hierarchical, ["coef"]) is None
-    assert map_density(unwhitened, ["coef", "y"]) is None  # an output it does not compute
-    assert map_density(unwhitened, ["coef"], exclude_terms=("coef_prior_smooth",)) is None
-    assert map_density(unwhitened, ["coef", "intercept"], exclude_terms=("coef_prior_l1",)) is not None
-
-
-@pytest.mark.parametrize("exposure", [False, True], ids=["no-exposure", "exposure"])
-@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize(("fit_intercept", "with_intercept_prior"), INTERCEPTS, ids=INTERCEPT_IDS)
-@pytest.mark.parametrize("kind", COEFFICIENT_PRIORS)
-def test_poisson_map_objective_equals_pytensors(
-    kind, fit_intercept, with_intercept_prior, weighted, exposure
-):
-    model = poisson_model(
-        kind, fit_intercept, with_intercept_prior, weighted, exposure, whiten=False, n_rows=300
-    )
-    check_map_objective(model)
-    if kind in ("laplace", "elasticnet"):
-        check_map_objective(model, exclude_terms=("coef_prior_l1",))
-
-
-@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize(("fit_intercept", "with_intercept_prior"), INTERCEPTS, ids=INTERCEPT_IDS)
-@pytest.mark.parametrize("kind", COEFFICIENT_PRIORS)
-def test_binomial_map_objective_equals_pytensors(kind, fit_intercept, with_intercept_prior, weighted):
-    model = binomial_model(kind, fit_intercept, with_intercept_prior, weighted, whiten=False, n_rows=300)
-    check_map_objective(model)
-    if kind in ("laplace", "elasticnet"):
-        check_map_objective(model, exclude_terms=("coef_prior_l1",))
-
-
-@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("fit_intercept", [False, True], ids=["no-intercept", "intercept"])
-@pytest.mark.parametrize("classes", [2, 4])
-def test_multinomial_map_objective_equals_pytensors(classes, fit_intercept, weighted):
-    check_map_objective(multinomial_model(classes, fit_intercept, weighted, whiten=False))
 
 
 def test_an_extension_built_from_another_source_is_refused(monkeypatch):
