@@ -111,23 +111,15 @@ def plain_fit(model: str, X: np.ndarray, y: np.ndarray, trials: np.ndarray | Non
             coef = pm.Normal("coef", 0.0, sigma, dims=("class", "feature"))
             contrasts = pm.Flat("intercept_contrasts", shape=2)
             eta = pm.math.concatenate([contrasts, np.zeros(1)])[None, :] + pm.math.dot(X, coef.T)
-            pm.Categorical("y", logit_p=eta, observed=y)
-            return pm.sample(
-                draws,
-                tune=draws,
-                chains=4,
-                random_seed=seed,
-                progressbar=False,
-                compute_convergence_checks=False,
-            )
-        if new:
+        elif new:
             coef = pm.Laplace("coef", 0.0, sigma / np.sqrt(2.0), dims="feature")
-            intercept = pm.Normal("intercept", 0.0, NEW_INTERCEPT_SIGMA)
+            eta = pm.Normal("intercept", 0.0, NEW_INTERCEPT_SIGMA) + pm.math.dot(X, coef)
         else:
             coef = pm.Normal("coef", 0.0, sigma, dims="feature")
-            intercept = pm.Flat("intercept")
-        eta = intercept + pm.math.dot(X, coef)
-        if model == "breast_cancer":
+            eta = pm.Flat("intercept") + pm.math.dot(X, coef)
+        if model == "iris":
+            pm.Categorical("y", logit_p=eta, observed=y)
+        elif model == "breast_cancer":
             pm.Bernoulli("y", logit_p=eta, observed=y)
         elif model == "binomial":
             pm.Binomial("y", n=trials, logit_p=eta, observed=y)

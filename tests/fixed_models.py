@@ -68,6 +68,18 @@ def linear_model(kind, fit_intercept, with_intercept_prior, noise, *, seed=0, wh
     )
 
 
+def row_options(rng, kind, fit_intercept, with_intercept_prior, weighted, whiten, n_rows) -> dict:
+    """The keywords every row builder takes; the whitening is drawn before the weights."""
+    return {
+        "feature_names": NAMES,
+        "prior": coefficient_prior(kind),
+        "fit_intercept": fit_intercept,
+        "intercept_prior": InterceptPrior(mean=-0.3, sigma=1.2) if with_intercept_prior else None,
+        "whitening": whitening(rng, 3 + fit_intercept) if whiten else None,
+        "sample_weight": rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
+    }
+
+
 def logistic_model(
     kind, fit_intercept, with_intercept_prior, weighted, *, seed=0, whiten=True, n_rows=N_ROWS
 ):
@@ -77,12 +89,7 @@ def logistic_model(
     return build_logistic_model(
         X,
         y,
-        feature_names=NAMES,
-        prior=coefficient_prior(kind),
-        fit_intercept=fit_intercept,
-        intercept_prior=InterceptPrior(mean=-0.3, sigma=1.2) if with_intercept_prior else None,
-        whitening=whitening(rng, 3 + fit_intercept) if whiten else None,
-        sample_weight=rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
+        **row_options(rng, kind, fit_intercept, with_intercept_prior, weighted, whiten, n_rows),
     )
 
 
@@ -96,12 +103,7 @@ def poisson_model(
     return build_poisson_model(
         X,
         rng.poisson(mean),
-        feature_names=NAMES,
-        prior=coefficient_prior(kind),
-        fit_intercept=fit_intercept,
-        intercept_prior=InterceptPrior(mean=-0.3, sigma=1.2) if with_intercept_prior else None,
-        whitening=whitening(rng, 3 + fit_intercept) if whiten else None,
-        sample_weight=rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
+        **row_options(rng, kind, fit_intercept, with_intercept_prior, weighted, whiten, n_rows),
         log_exposure=log_exposure if exposure else None,
     )
 
@@ -117,12 +119,7 @@ def binomial_model(
         X,
         rng.binomial(trials, p),
         trials,
-        feature_names=NAMES,
-        prior=coefficient_prior(kind),
-        fit_intercept=fit_intercept,
-        intercept_prior=InterceptPrior(mean=-0.3, sigma=1.2) if with_intercept_prior else None,
-        whitening=whitening(rng, 3 + fit_intercept) if whiten else None,
-        sample_weight=rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
+        **row_options(rng, kind, fit_intercept, with_intercept_prior, weighted, whiten, n_rows),
     )
 
 

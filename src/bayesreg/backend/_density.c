@@ -436,10 +436,10 @@ static Multinomial multinomial_of(const double *buf, const int64_t *ints) {
     return d;
 }
 
-/* For a block of rows: the softmax s (size x K) and each row's sum_k y_k (eta_k - log sum_l exp eta_l),
- * from eta (size x K), which is overwritten by eta - max_k eta. */
+/* For a block of rows: the softmax s (size x K), each row's sum_k y_k (eta_k - log sum_l exp eta_l)
+ * and its sum_k y_k, from eta (size x K), which is overwritten by eta - max_k eta. */
 static void block_softmax(const Multinomial *d, const double *Yb, double *eta, double *s, double *row_lp,
-                          int64_t size) {
+                          double *y_sums, int64_t size) {
     const int64_t K = d->K;
     for (int64_t i = 0; i < size; i++) {
         double top = eta[i * K];
@@ -456,6 +456,7 @@ static void block_softmax(const Multinomial *d, const double *Yb, double *eta, d
         }
         for (int64_t k = 0; k < K; k++) s[i * K + k] /= total;
         row_lp[i] = y_eta - y_sum * log(total);
+        y_sums[i] = y_sum;
     }
 }
 
@@ -485,10 +486,10 @@ CLONED static int multinomial_logp(const double *x, const double *buf, const int
     const Multinomial d = multinomial_of(buf, ints);
     const int64_t K = d.K, q = d.q, m = d.m;
     const int fit_intercept = (int)ints[FIT_INTERCEPT];
-    double *work = malloc(sizeof(double) * (size_t)(2 * m + K + 3 * BLOCK * K + BLOCK));
+    double *work = malloc(sizeof(double) * (size_t)(2 * m + K + 3 * BLOCK * K + 2 * BLOCK));
     if (work == NULL) return NO_MEMORY;
     double *beta = work, *grad_beta = work + m, *c = grad_beta + m, *eta = c + K, *s = eta + BLOCK * K;
-    double *resid = s + BLOCK * K, *row_lp = resid + BLOCK * K;
+    double *resid = s + BLOCK * K, *row_lp = resid + BLOCK * K, *y_sums = row_lp + BLOCK;
     location(x, buf, m, beta);
     class_intercepts(&d, beta, fit_intercept, c);
     for (int64_t j = 0; j < m; j++) grad_beta[j] = 0.0;
@@ -497,12 +498,11 @@ CLONED static int multinomial_logp(const double *x, const double *buf, const int
         const int64_t size = d.n - start < BLOCK ? d.n - start : BLOCK;
         const double *Xb = d.X + start * q, *Yb = d.Y + start * K, *wb = d.w + start;
         block_class_eta(&d, Xb, beta, c, size, eta);
-        block_softmax(&d, Yb, eta, s, row_lp, size);
+        block_softmax(&d, Yb, eta, s, row_lp, y_sums, size);
         for (int64_t i = 0; i < size; i++) {
-            double y_sum = 0.0;
-            for (int64_t k = 0; k < K; k++) y_sum += Yb[i * K + k];
             lp += wb[i] * row_lp[i];
-            for (int64_t k = 0; k < K; k++) resid[i * K + k] = wb[i] * (Yb[i * K + k] - s[i * K + k] * y_sum);
+            for (int64_t k = 0; k < K; k++)
+                resid[i * K + k] = wb[i] * (Yb[i * K + k] - s[i * K + k] * y_sums[i]);
         }
         for (int64_t i = 0; i < size; i++)
             for (int64_t k = 0; k < K; k++) {
@@ -772,10 +772,10 @@ static int multinomial_hessian(const double *x, const double *buf, const int64_t
     const Multinomial d = multinomial_of(buf, ints);
     const int64_t K = d.K, q = d.q, m = d.m;
     const int fit_intercept = (int)ints[FIT_INTERCEPT];
-    double *work = malloc(sizeof(double) * (size_t)(m + 2 * m * m + K + 2 * BLOCK * K + BLOCK));
+    double *work = malloc(sizeof(double) * (size_t)(m + 2 * m * m + K + 2 * BLOCK * K + 2 * BLOCK));
     if (work == NULL) return NO_MEMORY;
     double *beta = work, *Hb = work + m, *tmp = Hb + m * m, *c = tmp + m * m, *eta = c + K, *s = eta + BLOCK * K;
-    double *row_lp = s + BLOCK * K;
+    double *row_lp = s + BLOCK * K, *y_sums = row_lp + BLOCK;
     location(x, buf, m, beta);
     class_intercepts(&d, beta, fit_intercept, c);
     for (int64_t j = 0; j < m * m; j++) Hb[j] = 0.0;
@@ -783,11 +783,9 @@ static int multinomial_hessian(const double *x, const double *buf, const int64_t
         const int64_t size = d.n - start < BLOCK ? d.n - start : BLOCK;
         const double *Xb = d.X + start * q, *Yb = d.Y + start * K, *wb = d.w + start;
         block_class_eta(&d, Xb, beta, c, size, eta);
-        block_softmax(&d, Yb, eta, s, row_lp, size);
+        block_softmax(&d, Yb, eta, s, row_lp, y_sums, size);
         for (int64_t i = 0; i < size; i++) {
-            double y_sum = 0.0;
-            for (int64_t k = 0; k < K; k++) y_sum += Yb[i * K + k];
-            const double *row = Xb + i * q, *si = s + i * K, weight = wb[i] * y_sum;
+            const double *row = Xb + i * q, *si = s + i * K, weight = wb[i] * y_sums[i];
             for (int64_t k = 0; k < K; k++)
                 for (int64_t l = k; l < K; l++) { /* the (k, l) block, k <= l: its upper triangle is filled */
                     const double r = weight * ((k == l ? si[k] : 0.0) - si[k] * si[l]);

@@ -235,17 +235,13 @@ def pack(
         r_factor = np.asarray(values["r_factor"], dtype=float)
         rows = r_factor.shape[0]
         data = [r_factor.ravel(), np.asarray(values["qty"], dtype=float), [float(values["n_rows"])]]
-    elif structure.family == "multinomial":  # rows: X, the one-hot labels, their weights
+    else:  # rows: X, y (one-hot for K classes), their weights, and the Poisson offset or the binomial trials
         X = np.asarray(values["X_centered"], dtype=float)
         rows = X.shape[0]
+        y_name = "y_onehot" if structure.family == "multinomial" else "y_observed"
+        y = np.asarray(values[y_name], dtype=float)
         weights = np.asarray(values["sample_weight"] if structure.weighted else np.ones(rows), dtype=float)
-        data = [X.ravel(), np.asarray(values["y_onehot"], dtype=float).ravel(), weights]
-    else:  # rows: X, y, their weights, and the Poisson offset or the binomial trials
-        X = np.asarray(values["X_centered"], dtype=float)
-        rows = X.shape[0]
-        y = np.asarray(values["y_observed"], dtype=float)
-        weights = np.asarray(values["sample_weight"] if structure.weighted else np.ones(rows), dtype=float)
-        data = [X.ravel(), y, weights]
+        data = [X.ravel(), y.ravel(), weights]
         if structure.family == "poisson":
             data.append(
                 np.asarray(values["log_exposure"], dtype=float) if structure.offset else np.zeros(rows)
