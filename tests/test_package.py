@@ -31,6 +31,33 @@ def test_fits_without_the_sampler_load_neither_the_arviz_umbrella_nor_matplotlib
     assert out.stdout.strip() == "[]"
 
 
+def test_a_nuts_fit_loads_no_plotting_stack_and_arviz_stays_the_real_package():
+    # nutpie's module-level `import arviz` would load arviz_plots and matplotlib.pyplot (about half
+    # a second of a warm first fit); bayesreg.backend.nutpie_import gives it arviz_base's names.
+    code = (
+        "import sys, numpy as np, arviz_base; from bayesreg import BayesianLogisticRegression as B; "
+        "X = np.random.default_rng(0).normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int); "
+        "B(1.0, draws=100, tune=100, chains=2, random_state=0, progressbar=False).fit(X, y); "
+        "print(sorted(m for m in ('arviz', 'arviz_plots', 'matplotlib.pyplot') if m in sys.modules)); "
+        "seen = sys.modules['nutpie.sample'].arviz; "
+        "print(seen.from_dict is arviz_base.from_dict, seen.dict_to_dataset is arviz_base.dict_to_dataset); "
+        "import arviz; print(type(arviz).__name__, seen.plot_dist is arviz.plot_dist, "
+        "seen.__version__ == arviz.__version__)"
+    )
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\n")[:3] == ["[]", "True True", "module True True"]
+
+
+def test_nutpie_sees_the_real_arviz_when_it_is_already_imported():
+    code = (
+        "import sys, arviz; from bayesreg.backend.nutpie_import import import_nutpie; import_nutpie(); "
+        "print(sys.modules['nutpie.sample'].arviz is arviz)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+
+
 PUBLIC_API = {
     "BayesianLinearRegression",
     "BayesianLogisticRegression",

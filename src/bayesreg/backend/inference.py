@@ -529,9 +529,7 @@ def _sample_nutpie_cached(
     progressbar: bool,
     options: Mapping[str, Any],
 ) -> xr.DataTree:
-    import nutpie
-
-    from bayesreg.backend.nutpie_model import compile_nutpie_model, with_model_data
+    from bayesreg.backend.nutpie_model import compile_nutpie_model, nutpie, with_model_data
 
     key = _structure_key(model, structure_key, "nutpie")
     compiled = with_model_data(_cached(key, lambda: compile_nutpie_model(model)), model)

@@ -41,13 +41,11 @@ from typing import Any, cast
 
 import numba
 import numpy as np
-import nutpie
 import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 from numba.core import cgutils, types
 from numba.extending import intrinsic
-from nutpie.compile_pymc import CompiledPyMCModel
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 from pytensor.graph.traversal import graph_inputs
@@ -56,7 +54,12 @@ from bayesreg._warn import warn_user
 from bayesreg.backend.disk_cache import Unfingerprintable, cache_dir, fingerprint, generated
 from bayesreg.backend.fixed_density import callbacks, pack, structure_of
 from bayesreg.backend.model import FixedStructure
+from bayesreg.backend.nutpie_import import import_nutpie
 from bayesreg.backend.python_mode import without_c
+
+# Before any `import nutpie` statement: nutpie without the arviz umbrella (see nutpie_import).
+nutpie = import_nutpie()
+from nutpie.compile_pymc import CompiledPyMCModel  # noqa: E402
 
 __all__ = ["compile_nutpie_model", "with_model_data"]
 

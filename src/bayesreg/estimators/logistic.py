@@ -537,7 +537,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianRegressionBase):
             k = np.asarray(y, dtype=float)
             log_choose = gammaln(t + 1.0) - gammaln(k + 1.0) - gammaln(t - k + 1.0)
             return log_choose[None, :] + k[None, :] * log_expit(eta) + (t - k)[None, :] * log_expit(-eta)
-        return y[None, :] * log_expit(eta) + (1.0 - y[None, :]) * log_expit(-eta)
+        # log p(y | eta) = log expit(+eta) for y = 1, log expit(-eta) for y = 0: one pass, not two.
+        return log_expit(np.where(np.asarray(y)[None, :] == 1, eta, -eta))
 
     def _draw_trials(self, X: Any, trials: Any) -> AbstractContextManager[None]:
         """The trials :meth:`_observation_draws` draws counts out of: ``trials``, or the fit's for X=None."""
