@@ -63,6 +63,19 @@ def test_predict_proba_averages_over_draws(breast_cancer_mcmc, breast_cancer):
     assert np.all(np.sign(est.decision_function(X.iloc[:6])) == np.sign(proba[:, 1] - 0.5))
 
 
+def test_pointwise_log_likelihood_is_the_bernoulli_log_pmf(breast_cancer_mcmc, breast_cancer):
+    X, y = breast_cancer
+    idata = breast_cancer_mcmc.idata_
+    coef = idata["posterior"]["coef"].values[:, :3].reshape(-1, X.shape[1])  # 3 draws per chain
+    intercept = idata["posterior"]["intercept"].values[:, :3].ravel()
+    eta = intercept[:, None] + coef @ X.to_numpy().T
+    event = y.to_numpy() == breast_cancer_mcmc.classes_[1]
+    # log p(y | eta) = -log(1 + exp(-eta)) for the event, -log(1 + exp(eta)) otherwise.
+    expected = np.where(event, -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta))
+    got = idata["log_likelihood"]["y"].values[:, :3].reshape(expected.shape)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
 def test_any_two_labels(breast_cancer):
     X, y = breast_cancer
     labels = np.where(y == 1, "benign", "malignant")
