@@ -231,6 +231,9 @@ def worker(route: str, model: str, draws: int, seed: int, cache: str) -> dict:
 
 def run_worker(route: str, model: str, draws: int, seed: int, cache: str, jax_path: str | None) -> dict:
     env = dict(os.environ)
+    # Python's default: a process caches the bytecode of the modules it compiles (bayesreg's
+    # editable sources among them) for the next. Sandboxes often turn that off; users rarely do.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     flags = [f"base_compiledir={os.path.join(cache, 'pytensor')}"]
     if route.endswith("_c"):
         flags.append("linker=cvm")

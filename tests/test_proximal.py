@@ -269,6 +269,18 @@ def test_a_flat_valley_is_not_certified_as_a_strict_minimum():
     assert np.isnan(result.inv_hess).all()
 
 
+def test_a_tied_coefficient_at_zero_in_a_flat_valley_is_not_certified():
+    # f = ½(x1 + x2 − 3)², w = 1: every split of 2 between the two (both ≥ 0) is a minimum. At
+    # (2, 0) the support Hessian [[1]] is fine, but x2 is tied (|g2| = w) and [[1, 1], [1, 1]] is
+    # singular; with a third of the weight on x2 it is not tied and the minimum is strict.
+    hess = np.ones((2, 2))
+    tied = l1_certificate([2.0, 0.0], grad=[-1.0, -1.0], hess=hess, l1_weight=1.0)
+    assert tied.kkt_violation == 0.0 and not tied.converged and not tied.support_hessian_pd
+    assert np.isnan(tied.inv_hess).all()
+    strict = l1_certificate([2.0, 0.0], grad=[-1.0, -1.0], hess=hess, l1_weight=[1.0, 3.0])
+    assert strict.converged and strict.inv_hess[0, 0] == 1.0
+
+
 def test_bad_weights_are_refused():
     def objective(x):
         return 0.5 * float(x @ x), x, np.eye(x.size)

@@ -75,7 +75,8 @@ class L1Certificate:
         The coordinates not at their centre, and every coordinate with ``w_j = 0``.
     support_hessian_pd : bool
         Whether ``H_SS`` has a Cholesky factor and is not singular to working precision (smallest
-        eigenvalue above ``10 |S| ε`` times the largest).
+        eigenvalue above ``10 |S| ε`` times the largest), and so has the Hessian on the support and
+        the tied coordinates (at their centre with ``|g_j|`` within the KKT tolerance of ``w_j``).
     inv_hess : ndarray, shape (n, n)
         ``H_SS⁻¹`` on the support block and 0 elsewhere; all NaN when ``H_SS`` is not positive
         definite.
@@ -210,6 +211,12 @@ def l1_certificate(
     violation = float(np.max(ratio, initial=0.0)) if np.all(np.isfinite(ratio)) else np.inf
 
     inv_hess = _support_inverse(hess, support)
+    # A coefficient at its centre whose KKT condition is tight (|g_j| = w_j within tol) can leave
+    # the centre at no cost if the Hessian on the support and it is singular: a flat valley (e.g.
+    # duplicated columns, one copy at zero), not a strict minimum.
+    tied = (weight > 0) & ~support & (weight - np.abs(grad) <= tol * scale)
+    if np.any(tied) and np.isnan(_support_inverse(hess, support | tied)).any():
+        inv_hess = np.full_like(hess, np.nan)
     hessian_pd = not np.isnan(inv_hess).any()
     converged = bool(violation <= tol and hessian_pd and np.all(np.isfinite(x)))
     return L1Certificate(converged, violation, support, hessian_pd, inv_hess)
@@ -280,15 +287,15 @@ def _cd_sweep(
     return biggest
 
 
-def _exact_on_pattern(
+def _face_minimiser(
     x: np.ndarray,
     grad: np.ndarray,
     hess: np.ndarray,
     weight: np.ndarray,
     centre: np.ndarray,
     pattern: np.ndarray,
-) -> np.ndarray | None:
-    """The subproblem's exact minimiser if its sign pattern is ``pattern``, else None."""
+) -> np.ndarray:
+    """The quadratic model's minimiser on the face of ``pattern``: signs held, zeros at the centre."""
     support = pattern != 0
     signs = np.where(pattern == _FREE, 0, pattern)
     z = np.where(support, x, centre)
@@ -296,12 +303,42 @@ def _exact_on_pattern(
     if s.size:
         rhs = -(grad[s] + weight[s] * signs[s] + hess[np.ix_(s, ~support)] @ (centre - x)[~support])
         z[s] = x[s] + linalg.cho_solve(linalg.cho_factor(hess[np.ix_(s, s)]), rhs)
+    return z
+
+
+def _is_subproblem_minimiser(
+    z: np.ndarray,
+    x: np.ndarray,
+    grad: np.ndarray,
+    hess: np.ndarray,
+    weight: np.ndarray,
+    centre: np.ndarray,
+    pattern: np.ndarray,
+) -> bool:
+    """Whether the face minimiser ``z`` of ``pattern`` keeps that pattern and meets the KKT conditions."""
     if not np.array_equal(_pattern(z, weight, centre), pattern):
-        return None
+        return False
     r = grad + hess @ (z - x)
-    off = ~support
+    off = pattern == 0
     slack = 1e-12 * np.maximum(weight[off], np.sqrt(np.diag(hess)[off]))
-    return z if np.all(np.abs(r[off]) <= weight[off] + slack) else None
+    return bool(np.all(np.abs(r[off]) <= weight[off] + slack))
+
+
+def _step_within_face(z: np.ndarray, face: np.ndarray, centre: np.ndarray, pattern: np.ndarray) -> None:
+    """Move ``z`` toward ``face`` until the first coordinate reaches its centre, in place.
+
+    On the face the subproblem is a convex quadratic minimised at ``face``, so the step decreases
+    it; the coordinates whose sign would flip stop at the centre, where coordinate descent decides.
+    """
+    signed = (pattern == 1) | (pattern == -1)
+    here, there = (z - centre)[signed], (face - centre)[signed]
+    crossing = np.sign(there) != np.sign(here)
+    t = 1.0
+    if np.any(crossing):
+        t = min(1.0, float(np.min(here[crossing] / (here[crossing] - there[crossing]))))
+    stopped = np.flatnonzero(signed)[crossing & (here / np.where(crossing, here - there, 1.0) >= t)]
+    z += t * (face - z)
+    z[stopped] = centre[stopped]
 
 
 def _solve_subproblem(
@@ -310,7 +347,9 @@ def _solve_subproblem(
     """``argmin_z gᵀ(z − x) + ½(z − x)ᵀH(z − x) + Σ w_j|z_j − m_j|`` for positive definite H.
 
     Coordinate descent finds the sign pattern; the linear system of that pattern gives the exact
-    minimiser (checked). Centred coordinates are exactly ``m_j``.
+    minimiser (checked). While the pattern is wrong, a step toward the face's minimiser (to the
+    first sign change) moves the correlated coordinates together, which cyclic sweeps do slowly.
+    Centred coordinates are exactly ``m_j``.
     """
     z = x.copy()
     r = grad.copy()
@@ -320,11 +359,14 @@ def _solve_subproblem(
         biggest = _cd_sweep(z, r, hess, weight, centre)
         pattern = _pattern(z, weight, centre)
         if np.array_equal(pattern, previous):
-            exact = _exact_on_pattern(x, grad, hess, weight, centre, pattern)
-            if exact is not None:
-                return exact
+            face = _face_minimiser(x, grad, hess, weight, centre, pattern)
+            if _is_subproblem_minimiser(face, x, grad, hess, weight, centre, pattern):
+                return face
             if biggest == 0.0:
                 break
+            _step_within_face(z, face, centre, pattern)
+            r[:] = grad + hess @ (z - x)
+            pattern = _pattern(z, weight, centre)
         previous = pattern
     return z
 
@@ -488,8 +530,9 @@ def _result(
             reasons.append(f"the largest scaled KKT residual is {cert.kkt_violation:.2e} > {tol:g}")
         if not cert.support_hessian_pd:
             reasons.append(
-                "the Hessian on the support is not positive definite (or singular to working "
-                "precision: the minimum is not unique, e.g. with duplicated columns)"
+                "the Hessian on the support (and any tied coefficient at its centre) is not positive "
+                "definite, or singular to working precision: the minimum is not unique, e.g. with "
+                "duplicated columns"
             )
         message = f"not converged ({message}): " + "; ".join(reasons or ["the point is not finite"])
     elif message != "converged":
