@@ -789,6 +789,16 @@ def test_exact_ridge_spec_converges_and_posterior_mean_is_ridge(model_run):
 
 
 @pytest.mark.slow
+def test_multinomial_spec_reports_one_twin_for_every_class(model_run):
+    _, _, _, out = model_run(MODELS / "iris_multinomial.toml")
+    text = (out / "report.md").read_text()
+    assert "over 3 classes" in text and "the twin fits the symmetric softmax" in text
+    assert "sum 0)." in text and "sum 0).." not in text
+    table = assert_map_equals_ridge(out / "comparison.csv")
+    assert len(table) == 3 * 4 + 3  # a coefficient per class and feature, an intercept per class
+
+
+@pytest.mark.slow
 def test_logistic_report_gives_C(model_run):
     _, _, _, out = model_run(MODELS / "breast_cancer_logistic.toml")
     text = (out / "report.md").read_text()

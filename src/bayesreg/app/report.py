@@ -276,7 +276,7 @@ def _banner(result: RunResult) -> list[str]:
 def _fit_section(fit: FitResult, heading: str) -> list[str]:
     cmp = fit.comparison
     link = f"{fit.folder}/" if fit.folder else ""
-    lines = [heading, "", f"Equivalence: {equivalence_text(fit)}.", ""]
+    lines = [heading, "", f"Equivalence: {equivalence_text(fit).rstrip('.')}.", ""]
     verdict = "agrees" if cmp.agrees else "does not agree"
     lines.append(f"max |MAP − ridge| = {cmp.max_abs_diff_map:.3g}; verdict: **{verdict}** with ridge.")
     lines += [f"- {r}" for r in cmp.reasons]
