@@ -192,11 +192,23 @@ def store_object(kind: str, key: str, obj: Any) -> None:
             temporary = Path(file.name)
             pickle.dump(obj, file, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+    except (OSError, pickle.PicklingError, TypeError, AttributeError) as error:
         # Not stored (a full disk, an object that does not pickle): the caller has its object and
-        # the next process compiles it again; nothing else depends on the entry.
+        # the next process compiles it again; nothing else depends on the entry. Said once per kind.
         if temporary is not None:
             temporary.unlink(missing_ok=True)
+        with _cache_lock:
+            first = kind not in _unstored_kinds
+            _unstored_kinds.add(kind)
+        if first:
+            warn_user(
+                f"bayesreg could not store its compiled {kind!r} in {path.parent} "
+                f"({type(error).__name__}: {error}); each new process compiles it again.",
+                RuntimeWarning,
+            )
+
+
+_unstored_kinds: set[str] = set()
 
 
 # --- the fingerprint ---------------------------------------------------------------------------

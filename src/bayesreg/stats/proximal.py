@@ -68,7 +68,7 @@ class L1Certificate:
     ----------
     converged : bool
         The point is certified: every KKT residual ``≤ tol · scale_j`` and ``H_SS`` (the Hessian of
-        ``f`` restricted to the support) positive definite.
+        ``f`` restricted to the support) positive definite, also with any tied coordinate added.
     kkt_violation : float
         ``max_j |residual_j| / scale_j`` (see the module docstring); ``inf`` if not finite.
     support : ndarray of bool
@@ -78,8 +78,8 @@ class L1Certificate:
         eigenvalue above ``10 |S| ε`` times the largest), and so has the Hessian on the support and
         the tied coordinates (at their centre with ``|g_j|`` within the KKT tolerance of ``w_j``).
     inv_hess : ndarray, shape (n, n)
-        ``H_SS⁻¹`` on the support block and 0 elsewhere; all NaN when ``H_SS`` is not positive
-        definite.
+        ``H_SS⁻¹`` on the support block and 0 elsewhere; all NaN when ``support_hessian_pd`` is
+        False.
     """
 
     converged: bool
