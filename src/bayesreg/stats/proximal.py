@@ -287,41 +287,37 @@ def _cd_sweep(
     return biggest
 
 
-def _face_minimiser(
-    x: np.ndarray,
-    grad: np.ndarray,
-    hess: np.ndarray,
-    weight: np.ndarray,
-    centre: np.ndarray,
-    pattern: np.ndarray,
-) -> np.ndarray:
-    """The quadratic model's minimiser on the face of ``pattern``: signs held, zeros at the centre."""
-    support = pattern != 0
-    signs = np.where(pattern == _FREE, 0, pattern)
-    z = np.where(support, x, centre)
-    s = np.flatnonzero(support)
-    if s.size:
-        rhs = -(grad[s] + weight[s] * signs[s] + hess[np.ix_(s, ~support)] @ (centre - x)[~support])
-        z[s] = x[s] + linalg.cho_solve(linalg.cho_factor(hess[np.ix_(s, s)]), rhs)
-    return z
+@dataclass(frozen=True)
+class _Subproblem:
+    """``gᵀ(z − x) + ½(z − x)ᵀH(z − x) + Σ w_j|z_j − m_j|``, the model minimised at each step."""
 
+    x: np.ndarray
+    grad: np.ndarray
+    hess: np.ndarray  # positive definite
+    weight: np.ndarray
+    centre: np.ndarray
 
-def _is_subproblem_minimiser(
-    z: np.ndarray,
-    x: np.ndarray,
-    grad: np.ndarray,
-    hess: np.ndarray,
-    weight: np.ndarray,
-    centre: np.ndarray,
-    pattern: np.ndarray,
-) -> bool:
-    """Whether the face minimiser ``z`` of ``pattern`` keeps that pattern and meets the KKT conditions."""
-    if not np.array_equal(_pattern(z, weight, centre), pattern):
-        return False
-    r = grad + hess @ (z - x)
-    off = pattern == 0
-    slack = 1e-12 * np.maximum(weight[off], np.sqrt(np.diag(hess)[off]))
-    return bool(np.all(np.abs(r[off]) <= weight[off] + slack))
+    def face_minimiser(self, pattern: np.ndarray) -> np.ndarray:
+        """The minimiser on the face of ``pattern``: signs held, zeros at the centre."""
+        x, centre = self.x, self.centre
+        support = pattern != 0
+        signs = np.where(pattern == _FREE, 0, pattern)
+        z = np.where(support, x, centre)
+        s = np.flatnonzero(support)
+        if s.size:
+            off = (centre - x)[~support]
+            rhs = -(self.grad[s] + self.weight[s] * signs[s] + self.hess[np.ix_(s, ~support)] @ off)
+            z[s] = x[s] + linalg.cho_solve(linalg.cho_factor(self.hess[np.ix_(s, s)]), rhs)
+        return z
+
+    def is_minimiser(self, z: np.ndarray, pattern: np.ndarray) -> bool:
+        """Whether the face minimiser ``z`` of ``pattern`` keeps that pattern and meets the KKT conditions."""
+        if not np.array_equal(_pattern(z, self.weight, self.centre), pattern):
+            return False
+        r = self.grad + self.hess @ (z - self.x)
+        off = pattern == 0
+        slack = 1e-12 * np.maximum(self.weight[off], np.sqrt(np.diag(self.hess)[off]))
+        return bool(np.all(np.abs(r[off]) <= self.weight[off] + slack))
 
 
 def _step_within_face(z: np.ndarray, face: np.ndarray, centre: np.ndarray, pattern: np.ndarray) -> None:
@@ -351,6 +347,7 @@ def _solve_subproblem(
     first sign change) moves the correlated coordinates together, which cyclic sweeps do slowly.
     Centred coordinates are exactly ``m_j``.
     """
+    problem = _Subproblem(x, grad, hess, weight, centre)
     z = x.copy()
     r = grad.copy()
     max_sweeps = max(200, 20 * x.size)
@@ -359,8 +356,8 @@ def _solve_subproblem(
         biggest = _cd_sweep(z, r, hess, weight, centre)
         pattern = _pattern(z, weight, centre)
         if np.array_equal(pattern, previous):
-            face = _face_minimiser(x, grad, hess, weight, centre, pattern)
-            if _is_subproblem_minimiser(face, x, grad, hess, weight, centre, pattern):
+            face = problem.face_minimiser(pattern)
+            if problem.is_minimiser(face, pattern):
                 return face
             if biggest == 0.0:
                 break
