@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -757,8 +758,8 @@ def test_every_model_spec_runs(model_run, path):
     top = banner(report)
     assert top.startswith("> **OK**"), top
     assert (out / "spec.toml").read_text() == path.read_text()
-    logistic = 'kind = "logistic"' in path.read_text()
-    assert ("C = σ² = " if logistic else "λ = σ_n²/σ² = ") in text
+    kind = tomllib.loads(path.read_text())["model"].get("kind", "linear")
+    assert {"linear": "λ = σ_n²/σ² = ", "logistic": "C = σ² = ", "poisson": "α = 1/("}[kind] in text
 
     folders = sorted(p for p in out.iterdir() if p.is_dir()) or [out]
     for folder in folders:
@@ -786,6 +787,16 @@ def test_exact_ridge_spec_converges_and_posterior_mean_is_ridge(model_run):
     assert "so the MAP is `Ridge(alpha=29.16)`" in text
     assert f"converged: {SPEC_CHAINS} chains x {SPEC_DRAWS} draws" in text
     assert "[converged; MAP = ridge]" in stdout
+
+
+@pytest.mark.slow
+def test_poisson_spec_models_claims_per_year_of_exposure(model_run):
+    _, _, _, out = model_run(MODELS / "claims_poisson.toml")
+    text = (out / "report.md").read_text()
+    assert "y ~ Poisson(exposure · exp(b + X·w))" in text and "exposure from column 'years'" in text
+    assert "PoissonRegressor takes no offset" in text
+    table = assert_map_equals_ridge(out / "comparison.csv")
+    assert list(table.index) == ["age", "vehicle_age", "urban", "(intercept)"]
 
 
 @pytest.mark.slow

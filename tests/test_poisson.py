@@ -444,3 +444,46 @@ def test_spec_kind_poisson_fits_a_count_csv(tmp_path, linnerud):
     frame.to_csv(tmp_path / "linnerud.csv", index=False)
     with pytest.raises(SpecError, match="needs a count target"):
         load_data(parse_spec(raw, tmp_path / "chins.toml"))
+
+
+def test_spec_with_an_exposure_column_runs_the_rate_model(tmp_path):
+    from bayesreg.app.datasets import load_data
+    from bayesreg.app.runner import run_spec
+    from bayesreg.app.spec import SpecError, load_spec
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(60, 2))
+    years = rng.uniform(0.2, 2.0, size=60)
+    counts = rng.poisson(years * np.exp(0.3 + X @ [0.5, -0.4]))
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "events": counts, "years": years})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    body = '[data]\ncsv = "d.csv"\ntarget = "events"\nexposure = "years"\n[model]\nkind = "poisson"\n'
+    (tmp_path / "s.toml").write_text("schema_version = 1\n" + body + '[sampler]\nmethod = "map"\n')
+    spec = load_spec(tmp_path / "s.toml")
+    data = load_data(spec)
+    assert list(data.X.columns) == ["a", "b"] and data.exposure.tolist() == years.tolist()
+    assert run_spec(spec, tmp_path / "out", progressbar=False).exit_code == 0
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "y ~ Poisson(exposure · exp(b + X·w))" in report and "column 'years'" in report
+    # The same MAP as the estimator given the exposure directly, and not as one without it.
+    direct = BayesianPoissonRegression(1.0, method="map").fit(data.X, counts, exposure=years)
+    table = pd.read_csv(tmp_path / "out" / "comparison.csv", index_col=0)
+    np.testing.assert_allclose(table.loc[["a", "b"], "map"], direct.coef_, rtol=1e-9)
+    unexposed = BayesianPoissonRegression(1.0, method="map").fit(data.X, counts)
+    assert not np.allclose(unexposed.coef_, direct.coef_, rtol=1e-3)
+
+    frame.assign(years=np.where(np.arange(60) == 3, 0.0, years)).to_csv(tmp_path / "d.csv", index=False)
+    with pytest.raises(SpecError, match=r"data.exposure column 'years' must hold numbers > 0"):
+        load_data(spec)
+    for change, message in [
+        (
+            ('"poisson"', '"linear"'),
+            r"data.exposure \(counts per unit of exposure\) needs model.kind = 'poisson'",
+        ),
+        (('exposure = "years"', 'exposure = "events"'), "also the target or a feature"),
+        (('exposure = "years"', 'exposure = "years"\ntrials = "a"'), "exclude each other"),
+        (('csv = "d.csv"\ntarget = "events"\n', 'dataset = "diabetes"\n'), "only used with data.csv"),
+    ]:
+        (tmp_path / "bad.toml").write_text("schema_version = 1\n" + body.replace(*change))
+        with pytest.raises(SpecError, match=message):
+            load_spec(tmp_path / "bad.toml")

@@ -60,6 +60,7 @@ class Dataset:
     source: Path | None = None
     source_sha256: str | None = None
     trials: pd.Series | None = None
+    exposure: pd.Series | None = None
 
 
 def _bundled(name: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -106,11 +107,11 @@ def _from_csv(data: DataSpec) -> tuple[pd.DataFrame, pd.Series]:
     columns = [str(c) for c in frame.columns]
     if data.target not in columns:
         raise SpecError(f"data.target column {data.target!r} is not in {csv.name}; its columns are {columns}")
-    if data.trials is not None and data.trials not in columns:
-        raise SpecError(f"data.trials column {data.trials!r} is not in {csv.name}; its columns are {columns}")
-    features = (
-        list(data.features) if data.features else [c for c in columns if c not in (data.target, data.trials)]
-    )
+    for key, column in (("trials", data.trials), ("exposure", data.exposure)):
+        if column is not None and column not in columns:
+            raise SpecError(f"data.{key} column {column!r} is not in {csv.name}; its columns are {columns}")
+    not_features = (data.target, data.trials, data.exposure)
+    features = list(data.features) if data.features else [c for c in columns if c not in not_features]
     missing = [f for f in features if f not in columns]
     if missing:
         raise SpecError(f"data.features {missing} not in {csv.name}; its columns are {columns}")
@@ -185,6 +186,17 @@ def _check_target(spec: Spec, y: pd.Series, target: str) -> None:
                 'prior (model.noise_sigma = "unknown"): set model.noise_prior_sigma or a known '
                 "model.noise_sigma"
             )
+
+
+def _exposure(values: pd.Series, column: str) -> pd.Series:
+    """Each row's exposure: finite numbers > 0, else SpecError."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.isna().any() or not np.all(np.isfinite(numbers)) or not (numbers > 0).all():
+        raise SpecError(
+            f"data.exposure column {column!r} must hold numbers > 0 (each row's time, area or "
+            "population at risk), with no missing values; drop the rows with none"
+        )
+    return numbers.astype(float)
 
 
 def _check_counts(y: pd.Series, trials: pd.Series, target: str, column: str) -> None:
@@ -272,7 +284,7 @@ def load_data(spec: Spec) -> Dataset:
     """
     d = spec.data
     source = source_sha256 = None
-    trials = None
+    trials = exposure = None
     if d.dataset is not None:
         X, y = _bundled(d.dataset)
     elif d.csv is not None:
@@ -285,6 +297,8 @@ def load_data(spec: Spec) -> Dataset:
                     f"the data has missing values in columns {[d.trials]}; drop or impute those rows first"
                 )
             _check_counts(y, trials, str(y.name), d.trials)
+        if d.exposure is not None:
+            exposure = _exposure(_read_csv(d.csv)[d.exposure], d.exposure)
     elif d.generate is not None:
         X, y = _generated(d.generate)
     else:
@@ -305,4 +319,5 @@ def load_data(spec: Spec) -> Dataset:
         source=source,
         source_sha256=source_sha256,
         trials=trials,
+        exposure=exposure,
     )

@@ -82,6 +82,11 @@ def likelihood_text(spec: Spec, est) -> str:
             noise = f"unknown noise sd σ_n ~ {shape}"
         return f"y ~ Normal(b + X·w, σ_n²), {noise}"
     if m.kind == "poisson":
+        if spec.data.exposure is not None:
+            return (
+                "y ~ Poisson(exposure · exp(b + X·w)), counts with a log link, exposure from column "
+                f"{spec.data.exposure!r}"
+            )
         return "y ~ Poisson(exp(b + X·w)), counts with a log link"
     likelihood = getattr(est, "likelihood_", "bernoulli")
     if likelihood == "binomial":

@@ -171,6 +171,8 @@ def _fit_one(spec: Spec, data: Dataset, sigma: float, progressbar: bool):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         counts = {} if data.trials is None else {"trials": data.trials.to_numpy()}  # binomial counts
+        if data.exposure is not None:  # Poisson counts per unit of exposure
+            counts["exposure"] = data.exposure.to_numpy()
         est.fit(data.X, data.y, **counts)
         comparison = compare_with_ridge(est, data.X, data.y, hdi_prob=HDI_PROB, **counts)
     ours = [w for w in caught if issubclass(w.category, ConvergenceWarning)]

@@ -17,6 +17,8 @@ The format (``schema_version = 1``)::
     # features = ["a", "b"]     # optional with csv; default: every other column
     # trials = "n"              # optional with csv and kind = "logistic": the column of trials per
                                 # row; target then counts the successes (binomial counts)
+    # exposure = "years"        # optional with csv and kind = "poisson": each row's exposure (time,
+                                # area, population > 0); the rate is counts per unit of it
     # [data.generate]           # a noisy curve y = f(x) + N(0, noise_sd²), x ~ U(x_min, x_max)
     # function = "sin"          # "sin" (sin 2πx) or "cubic" (x³ − x)
     # n_samples = 30, noise_sd = 0.3, x_min = 0.0, x_max = 1.0, seed = 1
@@ -91,7 +93,7 @@ BUNDLED_DATASETS = ("diabetes", "breast_cancer", "iris", "wine")
 GENERATORS = ("sin", "cubic")
 
 _TOP_KEYS = ("schema_version", "description", "seed", "data", "preprocessing", "model", "sampler")
-_DATA_KEYS = ("dataset", "csv", "target", "features", "generate", "trials")
+_DATA_KEYS = ("dataset", "csv", "target", "features", "generate", "trials", "exposure")
 _GENERATE_KEYS = ("function", "n_samples", "noise_sd", "x_min", "x_max", "seed")
 _PREPROCESSING_KEYS = ("standardize", "polynomial_degree")
 _MODEL_KEYS = (
@@ -156,6 +158,7 @@ class DataSpec:
     features: tuple[str, ...] | None = None
     generate: GenerateSpec | None = None
     trials: str | None = None  # the column of trials per row (binomial counts; csv only)
+    exposure: str | None = None  # the column of each row's exposure (Poisson counts; csv only)
 
     @property
     def label(self) -> str:
@@ -530,6 +533,11 @@ def parse_spec(raw: Mapping[str, Any], path: str | Path) -> Spec:
             f"data.trials (binomial counts) needs model.kind = 'logistic', not {model.kind!r}: drop "
             "data.trials or set kind = 'logistic'"
         )
+    if data.exposure is not None and model.kind != "poisson":
+        raise SpecError(
+            f"data.exposure (counts per unit of exposure) needs model.kind = 'poisson', not "
+            f"{model.kind!r}: drop data.exposure or set kind = 'poisson'"
+        )
 
     sampler = _table(raw.get("sampler", {}), "sampler")
     _check_keys(sampler, _SAMPLER_KEYS, "sampler")
@@ -585,7 +593,7 @@ def _parse_data(table: Mapping[str, Any], spec_path: Path) -> DataSpec:
         raise SpecError(f"[data] needs exactly one of dataset, csv, generate ({got})")
     source = sources[0]
     if source != "csv":
-        extra = [k for k in ("target", "features", "trials") if k in table]
+        extra = [k for k in ("target", "features", "trials", "exposure") if k in table]
         if extra:
             raise SpecError(
                 f"data.{extra[0]} is only used with data.csv (the {source} names its own columns)"
@@ -618,15 +626,30 @@ def _parse_csv_source(table: Mapping[str, Any], spec_path: Path) -> DataSpec:
         if len(set(feats)) != len(feats):
             raise SpecError(f"data.features lists a column twice: {feats!r}")
         features = tuple(feats)
-    trials = None
-    if "trials" in table:
-        trials = _str(table["trials"], "data.trials")
-        if trials == target or (features is not None and trials in features):
-            raise SpecError(
-                f"data.trials names the column {trials!r}, which is also the target or a feature: "
-                "it must be its own column (the trials of each row; the target counts the successes)"
-            )
-    return DataSpec(csv=csv_path, csv_text=text, target=target, features=features, trials=trials)
+    trials = _row_column(
+        table, "trials", target, features, "the trials of each row; the target counts the successes"
+    )
+    exposure = _row_column(table, "exposure", target, features, "each row's time, area or population")
+    if trials is not None and exposure is not None:
+        raise SpecError("data.trials (binomial counts) and data.exposure (Poisson counts) exclude each other")
+    return DataSpec(
+        csv=csv_path, csv_text=text, target=target, features=features, trials=trials, exposure=exposure
+    )
+
+
+def _row_column(
+    table: Mapping[str, Any], key: str, target: str, features: tuple[str, ...] | None, meaning: str
+) -> str | None:
+    """``data.<key>``: a column of per-row numbers that is neither the target nor a feature."""
+    if key not in table:
+        return None
+    column = _str(table[key], f"data.{key}")
+    if column == target or (features is not None and column in features):
+        raise SpecError(
+            f"data.{key} names the column {column!r}, which is also the target or a feature: "
+            f"it must be its own column ({meaning})"
+        )
+    return column
 
 
 def _parse_generate(raw: Any) -> GenerateSpec:
