@@ -23,7 +23,7 @@ Routes (``--routes``):
   and (since issue 14 landed) the MAP objective compiled in PyTensor's FAST_COMPILE mode (Python,
   no numba): the MAP evaluates it only tens of times.
 - ``bayesreg_map_cached``: the same, with the MAP objective's PyTensor functions numba-compiled and
-  loaded from disk (``bayesreg.backend.disk_cache.cached_function``, patched in here).
+  loaded from disk (``bayesreg.backend.numba_cache.cached_function``, patched in here).
 - ``bayesreg_map_py``: FAST_COMPILE forced by a patch: the route that measured that choice before
   it became the default (now the same as ``bayesreg``).
 
@@ -143,7 +143,7 @@ class _CachedPyTensor:
     def function(self, inputs, outputs, **kwargs):
         import pytensor
 
-        from bayesreg.backend.disk_cache import cached_function
+        from bayesreg.backend.numba_cache import cached_function
 
         if self.python_mode:
             return pytensor.function(inputs, outputs, **{**kwargs, "mode": "FAST_COMPILE"})

@@ -15,7 +15,7 @@ import pymc as pm
 import pytest
 
 from bayesreg import BayesianLinearRegression, BayesianLogisticRegression
-from bayesreg.backend import disk_cache, nutpie_model
+from bayesreg.backend import disk_cache, numba_cache, nutpie_layout, nutpie_model
 from bayesreg.exceptions import ConvergenceWarning
 
 
@@ -36,7 +36,7 @@ def _small_linear_model(prior_sigma: float = 1.0, shift: float = 0.0, laplace: b
 
 
 def _pieces(model: pm.Model):
-    return nutpie_model._pieces(model, nutpie_model._point_fn(model)(0))
+    return nutpie_layout.pieces(model, nutpie_model._point_fn(model)(0))
 
 
 def test_the_fingerprint_names_the_model_not_its_data():
@@ -140,7 +140,7 @@ _WORKER = textwrap.dedent(
     import numpy as np
     import pytensor, pytensor.tensor as pt
     import bayesreg
-    from bayesreg.backend import disk_cache, inference, model, nutpie_model
+    from bayesreg.backend import disk_cache, inference, model, numba_cache, nutpie_model
 
     if DERIVED:  # no model is marked for a C density: the route any model without one takes
         model._mark = lambda built, structure: None
@@ -159,7 +159,7 @@ _WORKER = textwrap.dedent(
     # A Hessian as the MAP builds it (its graph holds constants whose bytes are addresses).
     x = pt.dvector("x")
     g = pt.grad((pt.exp(x) ** 2).sum(), x)
-    fn = disk_cache.cached_function([x], [g, pytensor.gradient.jacobian(g, x, vectorize=True)])
+    fn = numba_cache.cached_function([x], [g, pytensor.gradient.jacobian(g, x, vectorize=True)])
     fixed = isinstance(compiled, nutpie_model._FixedModel)  # C functions built at install: no cache
     print(json.dumps({"coef": est.idata_["posterior"]["coef"].values.tolist(),
                       "hits": None if fixed else compiled.compiled_logp_func.cache_hits
@@ -217,7 +217,7 @@ def test_cached_function_equals_pytensors_and_is_loaded_from_disk(tmp_path, monk
         return [x, a], [y, pt.grad(y, x)], length
 
     inputs, outputs, length = graph()
-    first = disk_cache.cached_function(inputs, outputs)
+    first = numba_cache.cached_function(inputs, outputs)
     expected = pytensor.function(inputs, outputs, mode="FAST_COMPILE")([0.5, -1.0, 2.0], 0.3)
     got = first([0.5, -1.0, 2.0], 0.3)
     for g, e in zip(got, expected, strict=True):
@@ -225,7 +225,7 @@ def test_cached_function_equals_pytensors_and_is_loaded_from_disk(tmp_path, monk
     assert sum(first.dispatcher.stats.cache_hits.values()) == 0
 
     inputs, outputs, length = graph()  # the same graph built again, as a new process would
-    second = disk_cache.cached_function(inputs, outputs)
+    second = numba_cache.cached_function(inputs, outputs)
     assert sum(second.dispatcher.stats.cache_hits.values()) == 1
     length.set_value(np.int64(5))
     np.testing.assert_allclose(second([0.5, -1.0, 2.0], 0.3)[0], expected[0] + 2.0, rtol=1e-12)

@@ -37,7 +37,7 @@ import pymc as pm
 import pytest
 from pytensor.compile.mode import Mode
 
-from bayesreg.backend import nutpie_model
+from bayesreg.backend import nutpie_layout, nutpie_model
 from bayesreg.backend.fixed_density import CallableDensity, pack, python_density, structure_of
 from bayesreg.backend.model import build_linear_model
 from bayesreg.stats.conjugate import sufficient_stats
@@ -70,7 +70,7 @@ class Reference:
     """PyMC's log density, gradient and stored variables of ``model``, beside the hand-written ones."""
 
     def __init__(self, model: pm.Model, mode: Any = REFERENCE_MODE):
-        pieces = nutpie_model._pieces(model, nutpie_model._point_fn(model)(0))
+        pieces = nutpie_layout.pieces(model, nutpie_model._point_fn(model)(0))
         self.names = pieces.names
         self.free_names, self.free_shapes = pieces.free_names, [tuple(s) for s in pieces.free_shapes]
         self.n_dim = pieces.n_dim

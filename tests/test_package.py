@@ -31,14 +31,17 @@ def test_fits_without_the_sampler_load_neither_the_arviz_umbrella_nor_matplotlib
     assert out.stdout.strip() == "[]"
 
 
-def test_a_nuts_fit_loads_no_plotting_stack_and_arviz_stays_the_real_package():
+def test_a_nuts_fit_loads_neither_numba_nor_the_plotting_stack_and_arviz_stays_the_real_package():
     # nutpie's module-level `import arviz` would load arviz_plots and matplotlib.pyplot (about half
-    # a second of a warm first fit); bayesreg.backend.nutpie_import gives it arviz_base's names.
+    # a second of a warm first fit); bayesreg.backend.nutpie_import gives it arviz_base's names. Its
+    # `from numba.extending import intrinsic` would load numba (0.2-0.3 s), which a model on a fixed
+    # density never uses.
     code = (
         "import sys, numpy as np, arviz_base; from bayesreg import BayesianLogisticRegression as B; "
         "X = np.random.default_rng(0).normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int); "
         "B(1.0, draws=100, tune=100, chains=2, random_state=0, progressbar=False).fit(X, y); "
-        "print(sorted(m for m in ('arviz', 'arviz_plots', 'matplotlib.pyplot') if m in sys.modules)); "
+        "loaded = ('arviz', 'arviz_plots', 'matplotlib.pyplot', 'numba'); "
+        "print(sorted(m for m in loaded if m in sys.modules)); "
         "seen = sys.modules['nutpie.sample'].arviz; "
         "print(seen.from_dict is arviz_base.from_dict, seen.dict_to_dataset is arviz_base.dict_to_dataset); "
         "import arviz; print(type(arviz).__name__, seen.plot_dist is arviz.plot_dist, "
@@ -56,6 +59,31 @@ def test_nutpie_sees_the_real_arviz_when_it_is_already_imported():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+NUTPIE_NUMBA_FIT = """
+import sys
+import arviz as az, pymc as pm
+from bayesreg.backend.nutpie_import import import_nutpie
+nutpie = import_nutpie()
+print("numba" in sys.modules)
+with pm.Model() as model:  # a Data container: nutpie's numba code reads it through the helper
+    pm.Normal("x", pm.Data("mu", 2.0), 0.5)
+compiled = nutpie.compile_pymc_model(model)
+trace = nutpie.sample(compiled, draws=500, tune=500, chains=2, seed=1, progress_bar=False)
+post = trace["posterior"].to_dataset()
+print(abs(float(post["x"].mean()) - 2.0) < 4 * float(az.mcse(post)["x"]))
+"""
+
+
+def test_nutpie_still_compiles_with_numba_after_being_imported_without_it():
+    # import_nutpie hides numba while nutpie is imported, so nutpie leaves its numba helper
+    # undecorated; the helper must get numba's `intrinsic` back before nutpie's own numba compile.
+    run = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", NUTPIE_NUMBA_FIT], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "True"]
 
 
 PUBLIC_API = {

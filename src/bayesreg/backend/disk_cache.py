@@ -1,10 +1,7 @@
-"""The on-disk cache of compiled functions: its folder, the graph fingerprint that keys it, loading.
+"""The on-disk cache of compiled objects: its folder, the graph fingerprint that keys it, pickles.
 
-numba caches a function on disk under its source file and name, which generated code does not
-have; PyTensor's own numba cache keys its functions by the *rewritten* graph, so a process must
-still build, differentiate and rewrite a graph (about a second for bayesreg's MAP objective) before
-it can look anything up. Here the key is a fingerprint of the graph as the caller builds it,
-before any rewriting:
+A compiled function is found again in a later process by a fingerprint of the graph as the caller
+builds it, before any rewriting, so the lookup costs no rewriting or compiling:
 
 - every Apply node in topological order, its Op with all of the Op's parameters, the slots of its
   inputs; every constant's type and the hash of its bytes; every other input's position (or name,
@@ -18,7 +15,8 @@ without the disk cache: a graph is either fingerprinted faithfully or not cached
 
 The folder is ``$BAYESREG_CACHE_DIR``, else the user's cache folder (``platformdirs``:
 ``~/.cache/bayesreg`` on Linux). It is safe to delete. If it cannot be written, everything still
-works, compiled in memory, after one warning per process.
+works, compiled in memory, after one warning per process. numba's cached functions live in the
+same folder (:mod:`bayesreg.backend.numba_cache`); this module does not import numba.
 """
 
 from __future__ import annotations
@@ -29,19 +27,17 @@ import os
 import pickle
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any, ClassVar
-from weakref import WeakKeyDictionary
+from typing import Any
 
-import numba
 import numpy as np
 import pymc as pm
 import pytensor
-from numba.core.caching import CacheImpl, _CacheLocator
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant, Variable
-from pytensor.graph.traversal import graph_inputs, io_toposort
+from pytensor.graph.traversal import io_toposort
 
 from bayesreg._warn import warn_user
 
@@ -49,9 +45,7 @@ __all__ = [
     "CACHE_ENV",
     "Unfingerprintable",
     "cache_dir",
-    "cached_function",
     "fingerprint",
-    "generated",
     "load_object",
     "store_object",
 ]
@@ -104,51 +98,6 @@ def _writable(path: Path) -> Path | None:
     except OSError:
         return None
     return path
-
-
-class _Locator(_CacheLocator):
-    """Points numba's cache of a generated function at bayesreg's folder, under an explicit key."""
-
-    registry: ClassVar[WeakKeyDictionary[Callable, tuple[Path, str]]] = WeakKeyDictionary()
-
-    def __init__(self, path: Path, key: str):
-        self._path, self._key = path, key
-
-    def ensure_cache_path(self) -> None:
-        self._path.mkdir(parents=True, exist_ok=True)
-
-    def get_cache_path(self) -> str:
-        return str(self._path)
-
-    def get_source_stamp(self) -> str:
-        return _FORMAT  # the key already names the source; the stamp only has to be stable
-
-    def get_disambiguator(self) -> str:
-        return self._key
-
-    @classmethod
-    def from_function(cls, py_func, py_file):
-        entry = cls.registry.get(py_func)
-        return None if entry is None else cls(*entry)
-
-
-if _Locator not in CacheImpl._locator_classes:
-    CacheImpl._locator_classes.insert(0, _Locator)
-
-
-def generated(source: str, name: str, env: dict[str, Any], key: str | None) -> tuple[Callable, bool]:
-    """Function ``name`` of ``source``, and whether numba may cache it on disk (under ``key``).
-
-    Give the result to ``numba.njit(cache=...)``/``numba.cfunc(..., cache=...)`` with that flag.
-    """
-    # numba rebuilds a cached function's environment from its module: name an importable one.
-    namespace = {"__name__": __name__, **env}
-    exec(compile(source, "<bayesreg_generated>", "exec"), namespace)
-    func = namespace[name]
-    folder = cache_dir() if key is not None else None
-    if key is not None and folder is not None:
-        _Locator.registry[func] = (folder, key)
-    return func, func in _Locator.registry
 
 
 def _object_path(kind: str, key: str) -> Path | None:
@@ -293,9 +242,8 @@ def _graph_token(inputs: Sequence[Variable], outputs: Sequence[Variable]) -> str
 
 
 def _library_versions() -> str:
-    import llvmlite
-
-    versions = [m.__version__ for m in (pm, pytensor, numba, llvmlite, np)]
+    # numba's and llvmlite's from their metadata: keying a fixed-density model must not import numba.
+    versions = [pm.__version__, pytensor.__version__, version("numba"), version("llvmlite"), np.__version__]
     flags = (pytensor.config.floatX, pytensor.config.numba__fastmath, pytensor.config.optimizer)
     return f"{_FORMAT}|{versions}|{flags}"
 
@@ -304,74 +252,3 @@ def fingerprint(inputs: Sequence[Variable], outputs: Sequence[Variable], *extra:
     """The key of the graph from ``inputs`` to ``outputs`` (unrewritten) plus ``extra`` texts."""
     text = "\n".join([_library_versions(), *extra, _graph_token(inputs, outputs)])
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-# --- a PyTensor function that a later process loads without rewriting --------------------------
-
-
-def _numba_type(var: Variable):
-    return numba.types.Array(numba.from_dtype(np.dtype(var.type.dtype)), var.type.ndim, "C")
-
-
-def cached_function(
-    inputs: Sequence[Variable], outputs: Sequence[Variable]
-) -> Callable[..., list[np.ndarray]]:
-    """``pytensor.function(inputs, outputs, mode="NUMBA")``, loaded from disk when compiled before.
-
-    A process that finds the graph's entry loads it without rewriting or compiling anything.
-    ``inputs`` must be root variables. Shared variables in the graph become extra arguments, read
-    at each call (as PyTensor does). Returns a callable taking one array per input (converted to
-    the input's dtype) and returning a list of arrays. A graph that cannot be fingerprinted, or an
-    unwritable cache folder, gives the same function compiled in memory.
-    """
-    from pytensor.graph.replace import graph_replace
-
-    shared = sorted(
-        {v for v in graph_inputs(outputs) if isinstance(v, SharedVariable)}, key=lambda v: str(v.name)
-    )
-    stand_ins = [v.type(name=v.name) for v in shared]
-    replace: dict[Variable, Variable] = dict(zip(shared, stand_ins, strict=True))
-    outputs = graph_replace(list(outputs), replace, strict=False)
-    arguments = [*inputs, *stand_ins]
-    try:
-        names = [v.name for v in shared]
-        if None in names or len(set(names)) != len(names):
-            raise Unfingerprintable(f"shared variables need unique names: {names}")
-        key = fingerprint(arguments, outputs, "cached_function", f"shared={names}")
-    except Unfingerprintable:
-        key = None
-    dispatcher = _dispatcher(arguments, outputs, key)
-    dtypes = [np.dtype(v.type.dtype) for v in inputs]
-    single = len(outputs) == 1
-
-    def call(*values: Any) -> list[np.ndarray]:
-        arrays = [np.require(v, dtype=d, requirements="C") for v, d in zip(values, dtypes, strict=True)]
-        arrays += [np.require(v.get_value(borrow=True), requirements="C") for v in shared]
-        result = dispatcher(*arrays)
-        return [result] if single and not isinstance(result, tuple) else list(result)
-
-    call.dispatcher = dispatcher  # type: ignore[attr-defined]  # for tests: its cache hits
-    return call
-
-
-def _dispatcher(arguments: Sequence[Variable], outputs: Sequence[Variable], key: str | None):
-    """A numba dispatcher of the graph, compiled for C-contiguous arrays: loaded, else compiled."""
-    signature = tuple(
-        numba.types.Array(numba.from_dtype(np.dtype(v.type.dtype)), v.type.ndim, "C") for v in arguments
-    )
-    args = ", ".join(f"a{i}" for i in range(len(arguments)))
-    source = f"def bayesreg_function({args}):\n    return inner({args})\n"
-    if key is not None:
-        stub, cache = generated(source, "bayesreg_function", {"inner": None}, key)
-        if cache:
-            dispatcher = numba.njit(cache=True)(stub)
-            try:
-                dispatcher.compile(signature)
-                return dispatcher
-            except Exception:  # a miss: the absent inner does not type, so nothing compiled
-                pass
-    inner = pytensor.function(list(arguments), list(outputs), mode="NUMBA", on_unused_input="ignore")
-    func, cache = generated(source, "bayesreg_function", {"inner": inner.vm.jit_fn}, key)
-    dispatcher = numba.njit(cache=cache)(func)
-    dispatcher.compile(signature)
-    return dispatcher
