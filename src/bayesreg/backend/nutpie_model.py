@@ -35,7 +35,7 @@ from bayesreg.backend.nutpie_import import import_nutpie
 from bayesreg.backend.nutpie_layout import Layout, layout, pieces
 from bayesreg.backend.python_mode import without_c
 
-# Before any `import nutpie` statement: nutpie without the arviz umbrella (see nutpie_import).
+# Before any `import nutpie` statement: nutpie without the arviz umbrella or numba (see nutpie_import).
 nutpie = import_nutpie()
 from nutpie.compile_pymc import CompiledPyMCModel  # noqa: E402
 
