@@ -99,7 +99,8 @@ def _read_csv(csv: Path) -> pd.DataFrame:
     return frame
 
 
-def _from_csv(data: DataSpec) -> tuple[pd.DataFrame, pd.Series]:
+def _from_csv(data: DataSpec) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """The features and the target of ``data.csv``, and the whole table (for its per-row columns)."""
     csv = data.csv
     if csv is None:
         raise RuntimeError("_from_csv needs a DataSpec with csv set")
@@ -124,7 +125,7 @@ def _from_csv(data: DataSpec) -> tuple[pd.DataFrame, pd.Series]:
             f"feature columns {bad} of {csv.name} are not numeric; encode them as numbers "
             "or leave them out of data.features"
         )
-    return X, frame[data.target]
+    return X, frame[data.target], frame
 
 
 def _check_values(X: pd.DataFrame, y: pd.Series, target: str) -> None:
@@ -288,17 +289,17 @@ def load_data(spec: Spec) -> Dataset:
     if d.dataset is not None:
         X, y = _bundled(d.dataset)
     elif d.csv is not None:
-        X, y = _from_csv(d)
+        X, y, frame = _from_csv(d)
         source, source_sha256 = d.csv.resolve(), _sha256(d.csv)
         if d.trials is not None:
-            trials = _read_csv(d.csv)[d.trials]
+            trials = frame[d.trials]
             if trials.isna().any():
                 raise SpecError(
                     f"the data has missing values in columns {[d.trials]}; drop or impute those rows first"
                 )
             _check_counts(y, trials, str(y.name), d.trials)
         if d.exposure is not None:
-            exposure = _exposure(_read_csv(d.csv)[d.exposure], d.exposure)
+            exposure = _exposure(frame[d.exposure], d.exposure)
     elif d.generate is not None:
         X, y = _generated(d.generate)
     else:
