@@ -39,11 +39,14 @@ PYMC_LOG_2_EXCESS = float(np.log(np.asarray(2, dtype=pt.log(2).dtype))) - float(
 PYMC_LOG_2_NOISES = ("halfcauchy", "halfstudentt")
 
 
-def coefficient_prior(kind: str) -> CoefficientPrior:
+def feature_names(n_features: int = 3) -> list[str]:
+    return NAMES if n_features == 3 else [f"x{j}" for j in range(n_features)]
+
+
+def coefficient_prior(kind: str, n_features: int = 3) -> CoefficientPrior:
     """Different sds per feature and a nonzero centre (the elastic net half L1)."""
-    return CoefficientPrior(
-        kind, sigma=np.array([0.7, 1.3, 2.1]), mean=np.array([0.2, -0.4, 0.1]), l1_ratio=0.3
-    )
+    sigma, mean = np.resize([0.7, 1.3, 2.1], n_features), np.resize([0.2, -0.4, 0.1], n_features)
+    return CoefficientPrior(kind, sigma=sigma, mean=mean, l1_ratio=0.3)
 
 
 def whitening(rng: np.random.Generator, size: int) -> Whitening:
@@ -68,58 +71,70 @@ def linear_model(kind, fit_intercept, with_intercept_prior, noise, *, seed=0, wh
     )
 
 
-def row_options(rng, kind, fit_intercept, with_intercept_prior, weighted, whiten, n_rows) -> dict:
+def row_options(
+    rng, kind, fit_intercept, with_intercept_prior, weighted, whiten, n_rows, n_features=3
+) -> dict:
     """The keywords every row builder takes; the whitening is drawn before the weights."""
     return {
-        "feature_names": NAMES,
-        "prior": coefficient_prior(kind),
+        "feature_names": feature_names(n_features),
+        "prior": coefficient_prior(kind, n_features),
         "fit_intercept": fit_intercept,
         "intercept_prior": InterceptPrior(mean=-0.3, sigma=1.2) if with_intercept_prior else None,
-        "whitening": whitening(rng, 3 + fit_intercept) if whiten else None,
+        "whitening": whitening(rng, n_features + fit_intercept) if whiten else None,
         "sample_weight": rng.uniform(0.2, 3.0, size=n_rows) if weighted else None,
     }
 
 
 def logistic_model(
-    kind, fit_intercept, with_intercept_prior, weighted, *, seed=0, whiten=True, n_rows=N_ROWS
+    kind, fit_intercept, with_intercept_prior, weighted, *, seed=0, whiten=True, n_rows=N_ROWS, n_features=3
 ):
     rng = np.random.default_rng(seed)
-    X = rng.normal(loc=0.3, size=(n_rows, 3))
-    y = (rng.uniform(size=n_rows) < 1.0 / (1.0 + np.exp(-(0.5 + X @ np.array([1.0, -1.0, 0.5]))))).astype(int)
+    X = rng.normal(loc=0.3, size=(n_rows, n_features))
+    eta = 0.5 + X @ np.resize([1.0, -1.0, 0.5], n_features)
+    y = (rng.uniform(size=n_rows) < 1.0 / (1.0 + np.exp(-eta))).astype(int)
     return build_logistic_model(
         X,
         y,
-        **row_options(rng, kind, fit_intercept, with_intercept_prior, weighted, whiten, n_rows),
+        **row_options(rng, kind, fit_intercept, with_intercept_prior, weighted, whiten, n_rows, n_features),
     )
 
 
 def poisson_model(
-    kind, fit_intercept, with_intercept_prior, weighted, exposure, *, seed=0, whiten=True, n_rows=N_ROWS
+    kind,
+    fit_intercept,
+    with_intercept_prior,
+    weighted,
+    exposure,
+    *,
+    seed=0,
+    whiten=True,
+    n_rows=N_ROWS,
+    n_features=3,
 ):
     rng = np.random.default_rng(seed)
-    X = rng.normal(loc=0.3, size=(n_rows, 3))
+    X = rng.normal(loc=0.3, size=(n_rows, n_features))
     log_exposure = rng.normal(scale=0.5, size=n_rows)
-    mean = np.exp(0.5 + X @ np.array([0.4, -0.3, 0.2]) + (log_exposure if exposure else 0.0))
+    mean = np.exp(0.5 + X @ np.resize([0.4, -0.3, 0.2], n_features) + (log_exposure if exposure else 0.0))
     return build_poisson_model(
         X,
         rng.poisson(mean),
-        **row_options(rng, kind, fit_intercept, with_intercept_prior, weighted, whiten, n_rows),
+        **row_options(rng, kind, fit_intercept, with_intercept_prior, weighted, whiten, n_rows, n_features),
         log_exposure=log_exposure if exposure else None,
     )
 
 
 def binomial_model(
-    kind, fit_intercept, with_intercept_prior, weighted, *, seed=0, whiten=True, n_rows=N_ROWS
+    kind, fit_intercept, with_intercept_prior, weighted, *, seed=0, whiten=True, n_rows=N_ROWS, n_features=3
 ):
     rng = np.random.default_rng(seed)
-    X = rng.normal(loc=0.3, size=(n_rows, 3))
+    X = rng.normal(loc=0.3, size=(n_rows, n_features))
     trials = rng.integers(0, 12, size=n_rows)  # a row of no trials adds nothing
-    p = 1.0 / (1.0 + np.exp(-(0.5 + X @ np.array([1.0, -1.0, 0.5]))))
+    p = 1.0 / (1.0 + np.exp(-(0.5 + X @ np.resize([1.0, -1.0, 0.5], n_features))))
     return build_binomial_model(
         X,
         rng.binomial(trials, p),
         trials,
-        **row_options(rng, kind, fit_intercept, with_intercept_prior, weighted, whiten, n_rows),
+        **row_options(rng, kind, fit_intercept, with_intercept_prior, weighted, whiten, n_rows, n_features),
     )
 
 

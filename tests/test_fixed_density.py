@@ -342,6 +342,29 @@ def test_the_bernoulli_density_is_the_same_in_blocks_of_rows():
     check_random_points(logistic_model("normal", True, False, True, n_rows=600))
 
 
+# The C reads each block of X by columns, four at a time, then one at a time: 4 and 9 features
+# take the four-column pass alone and with a remainder (the models above have 3, the remainder alone).
+WIDE_ROW_MODELS = {
+    "bernoulli": lambda n_features: logistic_model(
+        "elasticnet", True, True, True, n_rows=600, n_features=n_features
+    ),
+    "binomial": lambda n_features: binomial_model(
+        "normal", True, False, True, n_rows=600, n_features=n_features
+    ),
+    "poisson": lambda n_features: poisson_model(
+        "laplace", True, True, False, True, n_rows=600, n_features=n_features
+    ),
+}
+
+
+@pytest.mark.parametrize("n_features", [4, 9])
+@pytest.mark.parametrize("family", sorted(WIDE_ROW_MODELS))
+def test_row_densities_with_more_columns_than_one_pass_equal_pymc(family, n_features):
+    model = WIDE_ROW_MODELS[family](n_features)
+    assert structure_of(model).family == family
+    check_random_points(model)
+
+
 def test_an_extension_built_from_another_source_is_refused(monkeypatch):
     """A developer who edits _density.c and does not rebuild gets told so at import."""
     from bayesreg.backend import _density, fixed_density

@@ -91,6 +91,15 @@ def test_bernoulli_map_objective_equals_pytensors(kind, fit_intercept, with_inte
         check_map_objective(model, exclude_terms=("coef_prior_l1",))
 
 
+@pytest.mark.parametrize("n_features", [4, 9])
+def test_row_map_objectives_with_more_columns_than_one_pass_equal_pytensors(n_features):
+    """The Hessian's column pairs and the gradient's four-column passes, past 3 features."""
+    options = {"whiten": False, "n_rows": 600, "n_features": n_features}
+    check_map_objective(logistic_model("normal", True, True, True, **options))
+    check_map_objective(binomial_model("normal", False, False, False, **options))
+    check_map_objective(poisson_model("normal", True, False, True, True, **options))
+
+
 def test_the_map_objective_is_only_for_the_models_it_covers():
     whitened = linear_model("normal", True, False, "halfnormal")
     hierarchical = linear_model(

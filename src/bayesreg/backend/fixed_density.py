@@ -82,7 +82,8 @@ _LOG_2PI = math.log(2.0 * math.pi)
     _FREE_PRIOR_SD,
     _HEADER,
 ) = range(11)
-# buf layout: loc (m), L (m*m), prior mean, l1, l2, x_mean (p each), then the scalars, then the family's data.
+# buf layout: loc (m), L (m*m), prior mean, l1, l2, x_mean (p each), then the scalars, then the family's data
+# (the rows' X in blocks of _density.BLOCK rows, each column by column; the multinomial's row by row).
 # p counts the coefficients (K q for K classes of q features, whose x_mean is then q entries, then zeros);
 # m = p + the intercepts (1, or the K - 1 contrasts).
 _CONST, _INT_MU, _INT_SD, _NOISE_VALUE, _NOISE_CONST, _NOISE_NU, _Y_MEAN, _PRIOR_SD_SCALE = range(8)
@@ -241,7 +242,7 @@ def pack(
         y_name = "y_onehot" if structure.family == "multinomial" else "y_observed"
         y = np.asarray(values[y_name], dtype=float)
         weights = np.asarray(values["sample_weight"] if structure.weighted else np.ones(rows), dtype=float)
-        data = [X.ravel(), y.ravel(), weights]
+        data = [X.ravel() if structure.family == "multinomial" else _column_blocks(X), y.ravel(), weights]
         if structure.family == "poisson":
             data.append(
                 np.asarray(values["log_exposure"], dtype=float) if structure.offset else np.zeros(rows)
@@ -272,6 +273,25 @@ def pack(
     pieces = [loc, scale_tril.ravel(), mean, l1, l2, x_mean, scalars, *data]
     buf = np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in pieces])
     return np.ascontiguousarray(buf), np.ascontiguousarray(ints)
+
+
+def _column_blocks(X: np.ndarray, block: int | None = None) -> np.ndarray:
+    """X (n, p) as the row densities read it: blocks of ``block`` rows, each one column by column.
+
+    The C block loops then run along contiguous columns (see ``_density.c``); ``block`` is the C
+    extension's ``BLOCK`` unless given.
+
+    Examples
+    --------
+    >>> X = np.arange(10.0).reshape(5, 2)    # rows (0, 1), (2, 3), ..., (8, 9)
+    >>> _column_blocks(X, block=2).tolist()  # rows 0-1, then 2-3, then row 4: each by columns
+    [0.0, 2.0, 1.0, 3.0, 4.0, 6.0, 5.0, 7.0, 8.0, 9.0]
+    """
+    block = _density.BLOCK if block is None else block
+    n, p = X.shape
+    whole = n - n % block
+    full = X[:whole].reshape(-1, block, p).transpose(0, 2, 1).ravel()
+    return np.concatenate([full, X[whole:].T.ravel()])
 
 
 # --- the C functions ----------------------------------------------------------------------------
