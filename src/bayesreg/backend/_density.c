@@ -299,6 +299,14 @@ static inline void block_eta(const double *Xb, const double *beta, double b, con
     }
 }
 
+/* sum_i a[i] over a block's rows */
+static inline double block_sum(const double *a, int64_t size) {
+    double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t i = 0; i < size; i++) acc += a[i];
+    return acc;
+}
+
 /* sum_i a[i] c[i] over a block's rows */
 static inline double block_dot(const double *a, const double *c, int64_t size) {
     double acc = 0.0;
@@ -729,19 +737,11 @@ static inline void subtract_rows_outer(const double *Xb, const double *q, int64_
     double qx[BLOCK]; /* q_i X_ij: column j weighted */
     for (int64_t j = 0; j < p; j++) {
         const double *col = Xb + j * size;
-        double qx_sum = 0.0;
         for (int64_t i = 0; i < size; i++) qx[i] = q[i] * col[i];
         for (int64_t l = j; l < p; l++) Hb[j * m + l] -= block_dot(qx, Xb + l * size, size);
-#pragma omp simd reduction(+ : qx_sum)
-        for (int64_t i = 0; i < size; i++) qx_sum += qx[i];
-        if (fit_intercept) Hb[j * m + p] -= qx_sum;
+        if (fit_intercept) Hb[j * m + p] -= block_sum(qx, size);
     }
-    if (fit_intercept) {
-        double q_sum = 0.0;
-#pragma omp simd reduction(+ : q_sum)
-        for (int64_t i = 0; i < size; i++) q_sum += q[i];
-        Hb[p * m + p] -= q_sum;
-    }
+    if (fit_intercept) Hb[p * m + p] -= block_sum(q, size);
 }
 
 static void symmetrise(double *Hb, int64_t m) { /* from the upper triangle */
