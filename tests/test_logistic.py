@@ -76,6 +76,16 @@ def test_pointwise_log_likelihood_is_the_bernoulli_log_pmf(breast_cancer_mcmc, b
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
 
 
+def test_log_expit_in_place_is_scipys_log_expit_to_two_ulp():
+    from bayesreg.estimators.logistic import _log_expit_in_place
+
+    # Far tails (exp underflows, -z is the answer), the crossover near 0, and signed zeros.
+    z = np.concatenate([np.linspace(-800, 800, 20_001), np.linspace(-40, 40, 10_001), [0.0, -0.0, 1e-300]])
+    got = _log_expit_in_place(z.copy())
+    # The same formula through numpy's exp and log1p rather than scipy's: each within an ulp or so.
+    np.testing.assert_allclose(got, log_expit(z), rtol=2 * np.finfo(float).eps, atol=0)
+
+
 def test_any_two_labels(breast_cancer):
     X, y = breast_cancer
     labels = np.where(y == 1, "benign", "malignant")
