@@ -4,6 +4,8 @@
 into a :class:`~bayesreg.exceptions.ConvergenceWarning` that says what to try. Thresholds follow
 Vehtari et al. (2021), "Rank-normalization, folding, and localization": rank-normalised split
 r_hat ≤ 1.01 and at least 100 effective draws per chain (bulk and tail), plus no divergences.
+r_hat and ESS are ArviZ's estimators, equal to ``arviz_stats.rhat`` and ``arviz_stats.ess`` to
+rounding, computed by :mod:`bayesreg.backend.rank_diagnostics` without arviz_stats' import.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from bayesreg._warn import warn_user
+from bayesreg.backend.rank_diagnostics import rhat_and_ess
 from bayesreg.exceptions import ConvergenceWarning
 
 __all__ = ["ConvergenceReport", "check_convergence", "warn_if_not_converged"]
@@ -68,18 +71,12 @@ class ConvergenceReport:
         return "\n".join(lines)
 
 
-def _values(ds: xr.Dataset) -> np.ndarray:
-    return np.concatenate([np.ravel(da.values) for da in ds.data_vars.values()])
-
-
-def _min_over(ds: xr.Dataset) -> float:
-    """Smallest value over all variables; NaN (not a warning) if any is NaN."""
-    return float(np.min(_values(ds)))
-
-
-def _max_over(ds: xr.Dataset) -> float:
-    """Largest value over all variables; NaN (not a warning) if any is NaN."""
-    return float(np.max(_values(ds)))
+def _stacked_draws(posterior: xr.Dataset) -> np.ndarray:
+    """Every scalar of every variable as a row of draws: shape (n_scalars, n_chains, n_draws)."""
+    arrays = [da.transpose("chain", "draw", ...).values for da in posterior.data_vars.values()]
+    n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    stacked = [a.reshape(n_chains, n_draws, -1) for a in arrays]
+    return np.moveaxis(np.concatenate(stacked, axis=2), 2, 0)
 
 
 def check_convergence(
@@ -113,15 +110,14 @@ def check_convergence(
     >>> check_convergence(az.from_dict({"posterior": {"x": draws}})).converged
     True
     """
-    import arviz_stats as azs
-
     posterior = idata["posterior"].to_dataset()
     if var_names is not None:
         posterior = posterior[list(var_names)]
     n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
-    r_hat = _max_over(azs.rhat(posterior))
-    ess_bulk = _min_over(azs.ess(posterior, method="bulk"))
-    ess_tail = _min_over(azs.ess(posterior, method="tail"))
+    # ArviZ's estimators, computed in one pass over all variables (see rank_diagnostics for why);
+    # NaN anywhere (a NaN draw, too few chains or draws) makes the extreme NaN, which fails below.
+    r_hats, ess_bulks, ess_tails = rhat_and_ess(_stacked_draws(posterior))
+    r_hat, ess_bulk, ess_tail = float(np.max(r_hats)), float(np.min(ess_bulks)), float(np.min(ess_tails))
 
     n_div = n_depth = 0
     if "sample_stats" in idata.children:
