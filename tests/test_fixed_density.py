@@ -16,6 +16,12 @@ PyMC's graphs run as written, unrewritten, on the Python linker (``Mode(linker="
 optimizer=None)``: no C, no numba, and half the time of ``FAST_COMPILE``, whose rewrites change
 nothing here); the reference needs to be right, not fast.
 
+The sampler's densities give the L1 term of a Laplace or elastic-net prior the gradient of its
+smooth surrogate ``-Σ l1 √((β - μ)² + δ²)`` (``fixed_density.L1_SMOOTHING``; their log density stays
+exact): the reference gradient is PyMC's plus PyTensor's gradient of (surrogate − L1 term), both
+written on the model's own ``coef_prior_l1`` Potential and Data containers, and the exact gradient
+(``smooth_l1=False``, the MAP's) is checked against PyMC's unchanged.
+
 One known difference is taken out of the reference rather than hidden in a tolerance: PyMC writes
 the ``log 2`` of the half-Cauchy and half-Student-t densities as ``pt.log(2)``, which pytensor
 computes in float32 (an int8 constant), 1.9e-9 above ``log 2``. The hand-written densities use the
@@ -34,12 +40,20 @@ from typing import Any
 
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
 import pytest
 from pytensor.compile.mode import Mode
 
 from bayesreg.backend import nutpie_layout, nutpie_model
-from bayesreg.backend.fixed_density import CallableDensity, pack, python_density, structure_of
-from bayesreg.backend.model import build_linear_model
+from bayesreg.backend.fixed_density import (
+    L1_SMOOTHING,
+    CallableDensity,
+    pack,
+    python_density,
+    structure_of,
+)
+from bayesreg.backend.model import FEATURE_DIM, build_linear_model
+from bayesreg.backend.sparse_map import L1_TERM
 from bayesreg.stats.conjugate import sufficient_stats
 from bayesreg.stats.prior_terms import COEFFICIENT_PRIORS, InterceptPrior, NoisePrior
 from tests.fixed_models import (
@@ -69,7 +83,7 @@ REFERENCE_MODE = Mode(linker="py", optimizer=None)
 class Reference:
     """PyMC's log density, gradient and stored variables of ``model``, beside the hand-written ones."""
 
-    def __init__(self, model: pm.Model, mode: Any = REFERENCE_MODE):
+    def __init__(self, model: pm.Model, mode: Any = REFERENCE_MODE, smooth_l1: bool = True):
         pieces = nutpie_layout.pieces(model, nutpie_model._point_fn(model)(0))
         self.names = pieces.names
         self.free_names, self.free_shapes = pieces.free_names, [tuple(s) for s in pieces.free_shapes]
@@ -79,10 +93,13 @@ class Reference:
         assert [v.name for v in model.continuous_value_vars] == self.free_names
         structure = structure_of(model)
         values = {d.name: d.get_value() for d in model.data_vars}
-        self.logp, self.expand = python_density(structure, values, self.names)
+        self.logp, self.expand = python_density(structure, values, self.names, smooth_l1=smooth_l1)
         self.pymc_excess = PYMC_LOG_2_EXCESS if structure.noise in PYMC_LOG_2_NOISES else 0.0
         self.pymc_logp = model.compile_logp(jacobian=True, mode=mode)
         self.pymc_dlogp = model.compile_dlogp(jacobian=True, mode=mode)
+        self.surrogate_shift = None
+        if smooth_l1 and L1_TERM in model.named_vars:
+            self.surrogate_shift = _surrogate_gradient_shift(model, mode)
         # Every other stored variable (noise_sigma, coef, intercept_centered, intercept) as PyMC
         # computes it from the value variables.
         self.stored = [name for name in self.names if name not in self.free_names]
@@ -115,6 +132,8 @@ class Reference:
         value, grad = self.logp(x)
         expected = float(self.pymc_logp(self.point(x))) - self.pymc_excess
         expected_grad = np.asarray(self.pymc_dlogp(self.point(x)), dtype=float)
+        if self.surrogate_shift is not None:
+            expected_grad = expected_grad + np.asarray(self.surrogate_shift(self.point(x)), dtype=float)
         expanded, expected_expanded = self.expand(x), self.expected_expansion(x)
         assert np.isfinite(value) and np.all(np.isfinite(grad))
         assert grad.shape == expected_grad.shape == (self.n_dim,)
@@ -135,8 +154,27 @@ class Reference:
         return diffs
 
 
-def check_random_points(model: pm.Model, seed: int = 0) -> list[dict[str, float]]:
-    reference = Reference(model)
+def _surrogate_gradient_shift(model: pm.Model, mode: Any):
+    """The gradient of (the L1 term's surrogate − the L1 term) in the value variables, compiled.
+
+    Written from the model's own pieces: its ``coef``, ``prior_mean`` and ``prior_l1_weight`` and
+    its ``coef_prior_l1`` Potential (``-Σ l1 |coef - mean|``).
+    """
+    coef, mean, l1 = model["coef"], model["prior_mean"], model["prior_l1_weight"]
+    delta = L1_SMOOTHING / (l1 * np.sqrt(len(model.coords[FEATURE_DIM])))
+    surrogate = -pt.sum(l1 * pt.sqrt((coef - mean) ** 2 + delta**2))
+    [shift] = model.replace_rvs_by_values([surrogate - model[L1_TERM]])
+    grads = pt.grad(shift, model.continuous_value_vars, disconnected_inputs="ignore")
+    return model.compile_fn(
+        pt.concatenate([pt.flatten(g) for g in grads]),
+        inputs=model.value_vars,
+        mode=mode,
+        on_unused_input="ignore",
+    )
+
+
+def check_random_points(model: pm.Model, seed: int = 0, smooth_l1: bool = True) -> list[dict[str, float]]:
+    reference = Reference(model, smooth_l1=smooth_l1)
     rng = np.random.default_rng(1000 + seed)
     return [reference.check(rng.normal(size=reference.n_dim)) for _ in range(N_POINTS)]
 
@@ -252,6 +290,26 @@ def test_models_the_densities_do_not_cover_carry_no_mark():
     )
     assert structure_of(linear_model("normal", True, True, "halfnormal", **hierarchical)) is None
     assert structure_of(linear_model("laplace", True, False, "halfnormal", **hierarchical)) is None
+
+
+@pytest.mark.parametrize("kind", ["laplace", "elasticnet"])
+@pytest.mark.parametrize("family", ["gaussian", "bernoulli"])
+def test_the_l1_surrogate_changes_only_the_samplers_gradient(family, kind):
+    """Without ``smooth_l1`` the gradient is PyMC's own; with it only the gradient moves, and visibly."""
+    if family == "gaussian":
+        model = linear_model(kind, True, True, "halfnormal")
+    else:
+        model = logistic_model(kind, True, True, True)
+    check_random_points(model, smooth_l1=False)  # the exact (sub)gradient, as the MAP takes it
+    values = {d.name: d.get_value() for d in model.data_vars}
+    names = Reference(model).names
+    exact_logp, _ = python_density(structure_of(model), values, names, smooth_l1=False)
+    smooth_logp, _ = python_density(structure_of(model), values, names)
+    x = np.random.default_rng(7).normal(size=Reference(model).n_dim)
+    (exact_value, exact_grad), (smooth_value, smooth_grad) = exact_logp(x), smooth_logp(x)
+    assert smooth_value == exact_value
+    # A thousand times GRAD_RTOL: a density that ignored the flag would fail the reference checks.
+    assert np.max(np.abs(smooth_grad - exact_grad)) > 1e3 * GRAD_RTOL * np.max(np.abs(exact_grad))
 
 
 def test_the_free_prior_sd_has_no_hessian():

@@ -161,3 +161,65 @@ def test_laplace_posterior_mean_is_not_sparse_while_the_map_is():
     ratio = np.abs(mean) / mcse
     assert np.all(ratio[zero] > 10), dict(zip(np.flatnonzero(zero), ratio[zero].round(1), strict=True))
     np.testing.assert_allclose(est.coef_, mean, rtol=1e-12)  # coef_ reports that mean: not sparse
+
+
+def orthogonal_problem():
+    """50 rows, 4 centred orthogonal columns (Xᵀ X = n I): the posterior is a product of 1-D ones.
+
+    Two true effects are 0 and one is small, so that each of those posteriors straddles its kink at 0.
+    """
+    rng = np.random.default_rng(8)
+    raw = rng.normal(size=(50, 4))
+    q, _ = np.linalg.qr(raw - raw.mean(axis=0))
+    X = q * np.sqrt(50)
+    y = 1.0 + X @ np.array([0.0, 0.05, 0.0, 0.8]) + rng.normal(size=50)
+    return X, y
+
+
+def quadrature_moments(centre, precision, l1, l2):
+    """Mean and sd of the density ∝ exp(-precision/2 (β - centre)² - l1 |β| - l2/2 β²), by quadrature.
+
+    A uniform grid with 0 on it (the kink) and 12 sd either side: the trapezoid rule's error is
+    far below 1e-8 relative here.
+    """
+    half_width = 12.0 / np.sqrt(precision)
+    h = half_width / 200_000
+    grid = np.arange(np.floor((centre - half_width) / h), np.ceil((centre + half_width) / h) + 1) * h
+    log_density = -0.5 * precision * (grid - centre) ** 2 - l1 * np.abs(grid) - 0.5 * l2 * grid**2
+    weight = np.exp(log_density - log_density.max())
+    total = np.trapezoid(weight, grid)
+    mean = np.trapezoid(grid * weight, grid) / total
+    return mean, np.sqrt(np.trapezoid((grid - mean) ** 2 * weight, grid) / total)
+
+
+@pytest.mark.parametrize(("prior", "seed"), [("laplace", 36), ("elasticnet", 37)])
+def test_nuts_matches_the_exact_l1_posterior_on_an_orthogonal_design(prior, seed):
+    """The L1 priors' posterior, sampled with the surrogate gradient (fixed_density.L1_SMOOTHING), is exact.
+
+    With Xᵀ X = n I, centred columns and a known noise sd, coefficient j's posterior is the 1-D
+    density ∝ exp(-n/(2σ²) (β - xⱼᵀy/n)² - l1 |β| - l2/2 β²), whose mean and sd quadrature gives.
+    """
+    X, y = orthogonal_problem()
+    n = len(y)
+    est = BayesianLinearRegression(0.1, prior=prior, noise_sigma=1.0, random_state=seed, **SAMPLER)
+    est.fit(X, y)
+    assert est.convergence_.converged, str(est.convergence_)
+    coef_prior = est._coefficient_prior()
+    exact = [
+        quadrature_moments(X[:, j] @ y / n, float(n), coef_prior.l1_weight[j], coef_prior.l2_precision[j])
+        for j in range(X.shape[1])
+    ]
+    exact_mean, exact_sd = np.array(exact).T
+
+    draws = est.idata_["posterior"].to_dataset()[["coef"]]
+    mean = draws["coef"].mean(("chain", "draw")).values
+    sd = draws["coef"].std(("chain", "draw"), ddof=1).values
+    mcse_sd = az.mcse(draws, method="sd")["coef"].values
+    z = (mean - exact_mean) / az.mcse(draws)["coef"].values
+    z_sd = (sd - exact_sd) / mcse_sd
+    assert np.all(np.abs(z) < 4), z.round(2)
+    assert np.all(np.abs(z_sd) < 4), z_sd.round(2)
+    # The test can fail: a sampler that lost the prior would draw the likelihood alone, whose sd
+    # (1/√n for each coefficient) is many MCSE from these draws' for the two zero effects.
+    z_likelihood_only = (sd - 1 / np.sqrt(n)) / mcse_sd
+    assert np.all(z_likelihood_only[[0, 2]] < -20), z_likelihood_only.round(1)

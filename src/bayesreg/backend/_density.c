@@ -28,7 +28,7 @@
 
 /* The header (ints) and the scalars (after loc, L, mean, l1, l2 and x_mean in buf). */
 enum { FAMILY, P, M, ROWS, FIT_INTERCEPT, NOISE, INTERCEPT_PRIOR, N_EXPANDED, CLASSES, FREE_PRIOR_SD, HEADER };
-enum { CONST, INT_MU, INT_SD, NOISE_VALUE, NOISE_CONST, NOISE_NU, Y_MEAN, PRIOR_SD_SCALE, N_SCALARS };
+enum { CONST, INT_MU, INT_SD, NOISE_VALUE, NOISE_CONST, NOISE_NU, Y_MEAN, PRIOR_SD_SCALE, L1_SMOOTHING, N_SCALARS };
 enum { GAUSSIAN = 0, BERNOULLI = 1, POISSON = 2, BINOMIAL = 3, MULTINOMIAL = 4 };
 enum { NOISE_KNOWN, NOISE_HALFNORMAL, NOISE_HALFCAUCHY, NOISE_HALFSTUDENTT, NOISE_EXPONENTIAL };
 enum { OK = 0, GRAD_NOT_FINITE = 3, LOGP_NOT_FINITE = 4, NO_MEMORY = 5, NOT_COVERED = 6 };
@@ -74,17 +74,28 @@ static inline void pull_back(const double *grad_beta, const double *buf, int64_t
 }
 
 /* Coefficient prior c - sum l1 |beta - mu| - 1/2 sum l2 (beta - mu)^2 and the intercept's normal
- * prior, at beta: their log density, their gradient added to grad_beta. */
+ * prior, at beta: their log density, their gradient added to grad_beta.
+ *
+ * The log density is always exact. With s = s[L1_SMOOTHING] > 0 (the sampler's densities: see
+ * fixed_density.L1_SMOOTHING for why NUTS stays exact), the gradient of the L1 term is that of
+ * -l1 sqrt(d^2 + delta^2), d = beta - mu, delta = s / l1, a surrogate within s of -l1 |d|; with
+ * s = 0 (the MAP's) it is the subgradient -l1 sign(d). */
 static double prior(const double *beta, const double *buf, const int64_t *ints, double *grad_beta) {
     const int64_t p = ints[P], m = ints[M];
     const double *mean = buf + m + m * m, *l1 = mean + p, *l2 = mean + 2 * p, *x_mean = mean + 3 * p;
     const double *s = mean + 4 * p;
+    const double smoothing = s[L1_SMOOTHING];
     double lp = s[CONST];
     for (int64_t j = 0; j < p; j++) {
         const double d = beta[j] - mean[j];
-        const double sign = d > 0.0 ? 1.0 : (d < 0.0 ? -1.0 : 0.0);
         lp -= l1[j] * fabs(d) + 0.5 * l2[j] * d * d;
-        grad_beta[j] -= l1[j] * sign + l2[j] * d;
+        grad_beta[j] -= l2[j] * d;
+        if (l1[j] > 0.0 && smoothing > 0.0) {
+            const double delta = smoothing / l1[j];
+            grad_beta[j] -= l1[j] * d / sqrt(d * d + delta * delta);
+        } else {
+            grad_beta[j] -= l1[j] * (d > 0.0 ? 1.0 : (d < 0.0 ? -1.0 : 0.0));
+        }
     }
     if (ints[INTERCEPT_PRIOR]) {
         double intercept = beta[p];

@@ -123,7 +123,7 @@ def _fixed_data(
     """The packed buffer and header of ``structure`` on ``shared`` data, and their user_data."""
     if structure is None:
         raise ValueError("a fixed model needs its structure")
-    buf, ints = pack(structure, shared, shape_info[0])
+    buf, ints = pack(structure, shared, shape_info[0], smooth_l1=True)  # for NUTS: see L1_SMOOTHING
     user_data = np.array([buf.ctypes.data, buf.size, ints.ctypes.data, ints.size], dtype=np.int64)
     return {"user_data": user_data, "packed": (buf, ints)}
 
