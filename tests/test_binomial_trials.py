@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import binom
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 
@@ -138,6 +139,12 @@ def test_posterior_equals_the_expanded_bernoulli_posterior(posteriors, grouped):
     np.testing.assert_array_equal(idata["observed_data"]["y"].values, k)
     np.testing.assert_array_equal(idata["constant_data"]["trials"].values, t)
     assert idata["log_likelihood"]["y"].shape == (2, 1500, len(k))
+    coef = idata["posterior"]["coef"].values[:, :5].reshape(-1, 2)  # 5 draws per chain
+    intercept = idata["posterior"]["intercept"].values[:, :5].ravel()
+    success = 1 / (1 + np.exp(-(intercept[:, None] + coef @ X.T)))
+    expected = binom.logpmf(k[None, :], t[None, :], success)
+    got = idata["log_likelihood"]["y"].values[:, :5].reshape(expected.shape)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
     proba = counts.predict_proba(X)[:, 1]
     post = idata["posterior"]
     eta = post["intercept"].values.reshape(-1, 1) + post["coef"].values.reshape(-1, 2) @ X.T

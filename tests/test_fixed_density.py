@@ -304,7 +304,7 @@ def test_the_l1_surrogate_changes_only_the_samplers_gradient(family, kind):
     values = {d.name: d.get_value() for d in model.data_vars}
     names = Reference(model).names
     exact_logp, _ = python_density(structure_of(model), values, names, smooth_l1=False)
-    smooth_logp, _ = python_density(structure_of(model), values, names)
+    smooth_logp, _ = python_density(structure_of(model), values, names, smooth_l1=True)
     x = np.random.default_rng(7).normal(size=Reference(model).n_dim)
     (exact_value, exact_grad), (smooth_value, smooth_grad) = exact_logp(x), smooth_logp(x)
     assert smooth_value == exact_value

@@ -41,6 +41,9 @@ def _cases():
         "constant": np.ones((2, 4, 100)),
         "a NaN draw": with_nan,
         "three draws": rng.normal(size=(2, 4, 3)),
+        # Chains stuck at two values: every folded draw is equal, so the tail r̂ is 0 / 0 and ArviZ
+        # keeps the bulk one.
+        "stuck chains": np.repeat(np.array([0.0, 0.0, 1.0, 1.0])[None, :, None], 100, axis=2),
     }
 
 

@@ -91,8 +91,8 @@ static double prior(const double *beta, const double *buf, const int64_t *ints, 
         lp -= l1[j] * fabs(d) + 0.5 * l2[j] * d * d;
         grad_beta[j] -= l2[j] * d;
         if (l1[j] > 0.0 && smoothing > 0.0) {
-            const double delta = smoothing / l1[j];
-            grad_beta[j] -= l1[j] * d / sqrt(d * d + delta * delta);
+            const double delta = smoothing / l1[j], r = sqrt(d * d + delta * delta);
+            grad_beta[j] -= r > 0.0 ? l1[j] * d / r : 0.0; /* r = 0 only if delta underflowed and d = 0 */
         } else {
             grad_beta[j] -= l1[j] * (d > 0.0 ? 1.0 : (d < 0.0 ? -1.0 : 0.0));
         }

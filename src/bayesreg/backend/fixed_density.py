@@ -379,11 +379,12 @@ _log1p_unit = _elementwise("log1p_unit")
 
 
 def python_density(
-    structure: FixedStructure, values: dict[str, np.ndarray], names: Sequence[str], *, smooth_l1: bool = True
+    structure: FixedStructure, values: dict[str, np.ndarray], names: Sequence[str], *, smooth_l1: bool = False
 ):
     """The C density and expansion as Python functions of a flat point (for tests and debugging).
 
-    As nutpie sees them: with the L1 term's surrogate gradient unless ``smooth_l1=False`` (see :func:`pack`).
+    ``smooth_l1=True`` gives them as nutpie sees them, with the L1 term's surrogate gradient (see
+    :func:`pack`); by default the gradient is the exact one.
 
     Examples
     --------

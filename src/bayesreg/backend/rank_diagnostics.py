@@ -133,7 +133,9 @@ def rhat_and_ess(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 def _rank_rhat(draws: np.ndarray, split: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """r̂ of the normal scores of the split chains and of their folded values, whichever is larger."""
     folded = np.abs(split - np.median(split.reshape(split.shape[0], -1), axis=1)[:, None, None])
-    rhat = np.maximum(_rhat(scores), _rhat(_normal_scores(folded)))
+    bulk, tail = _rhat(scores), _rhat(_normal_scores(folded))
+    # Python's max(bulk, tail), as ArviZ takes it: a NaN tail (all folded draws equal) keeps the bulk.
+    rhat = np.where(tail > bulk, tail, bulk)
     return np.where(_invalid(draws, min_chains=2), np.nan, rhat)
 
 
