@@ -19,138 +19,67 @@ from scipy.fft import irfft, next_fast_len, rfft
 from scipy.special import ndtri
 from scipy.stats import rankdata
 
-__all__ = ["ess_bulk", "ess_tail", "rank_rhat", "rhat_and_ess"]
+__all__ = ["rhat_and_ess"]
 
 MIN_DRAWS = 4  # fewer draws per chain give NaN, as in ArviZ
 _BLOM_OFFSET = 3 / 8  # ranks → normal scores, Blom (1958)
 
 
-def rank_rhat(draws: np.ndarray) -> np.ndarray:
-    """Rank-normalised split r̂ (the larger of bulk and folded) of each variable.
+def rhat_and_ess(draws: np.ndarray, prob: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rank-normalised split r̂, bulk ESS and tail ESS of each variable, as ArviZ computes them.
 
-    Parameters
-    ----------
-    draws : ndarray of shape (n_variables, n_chains, n_draws)
-
-    Returns
-    -------
-    ndarray of shape (n_variables,)
-        NaN for a variable with NaN draws, fewer than 2 chains or fewer than 4 draws.
-
-    Examples
-    --------
-    >>> draws = np.random.default_rng(0).normal(size=(3, 4, 500))
-    >>> bool(np.all(rank_rhat(draws) < 1.01))
-    True
-    """
-    draws = np.asarray(draws, dtype=float)
-    if _too_short(draws, min_chains=2):
-        return np.full(draws.shape[0], np.nan)
-    split = _split_chains(draws)
-    return _rank_rhat(draws, split, _normal_scores(split))
-
-
-def ess_bulk(draws: np.ndarray) -> np.ndarray:
-    """Bulk effective sample size (of the rank-normalised split chains) of each variable.
-
-    Parameters
-    ----------
-    draws : ndarray of shape (n_variables, n_chains, n_draws)
-
-    Returns
-    -------
-    ndarray of shape (n_variables,)
-        NaN for a variable with NaN draws or fewer than 4 draws.
-
-    Examples
-    --------
-    >>> draws = np.random.default_rng(0).normal(size=(3, 4, 500))
-    >>> bool(np.all(ess_bulk(draws) > 1500))
-    True
-    """
-    draws = np.asarray(draws, dtype=float)
-    if _too_short(draws, min_chains=1):
-        return np.full(draws.shape[0], np.nan)
-    return _ess_bulk(draws, _normal_scores(_split_chains(draws)))
-
-
-def ess_tail(draws: np.ndarray, prob: float | None = None) -> np.ndarray:
-    """Tail effective sample size: the smaller ESS of the two indicators ``draw <= quantile``.
+    r̂ is the larger of the bulk and folded ones; the bulk ESS is that of the rank-normalised split
+    chains (the same normal scores as r̂'s, computed once); the tail ESS the smaller ESS of the two
+    indicators ``draw <= quantile`` at ``1 - prob`` and ``prob``.
 
     Parameters
     ----------
     draws : ndarray of shape (n_variables, n_chains, n_draws)
     prob : float, optional
-        The quantiles are ``(1 - prob)`` and ``prob`` (either order); ArviZ's ``stats.ci_prob``
-        (0.89 unless set) by default, as ``arviz_stats.ess(method="tail")``.
+        The tail ESS's quantiles (either order); ArviZ's ``stats.ci_prob`` (0.89 unless set) by
+        default, as ``arviz_stats.ess(method="tail")``.
 
     Returns
     -------
-    ndarray of shape (n_variables,)
-
-    Examples
-    --------
-    >>> draws = np.random.default_rng(0).normal(size=(3, 4, 500))
-    >>> bool(np.all(ess_tail(draws) > 1000))
-    True
-    """
-    if prob is None:
-        from arviz_base import rcParams
-
-        prob = float(rcParams["stats.ci_prob"])
-    draws = np.asarray(draws, dtype=float)
-    if _too_short(draws, min_chains=1):
-        return np.full(draws.shape[0], np.nan)
-    quantiles = np.quantile(draws.reshape(draws.shape[0], -1), sorted((prob, 1 - prob)), axis=1)
-    ess = np.minimum.reduce([_ess(_split_chains(draws <= q[:, None, None])) for q in quantiles])
-    return np.where(_invalid(draws, min_chains=1), np.nan, ess)
-
-
-def rhat_and_ess(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`rank_rhat`, :func:`ess_bulk` and :func:`ess_tail` together, ranking the draws once for both.
+    rhat, ess_bulk, ess_tail : ndarray of shape (n_variables,)
+        NaN for a variable with a NaN draw, or with fewer than 4 draws per chain; r̂ is NaN with
+        fewer than 2 chains too.
 
     Examples
     --------
     >>> draws = np.random.default_rng(0).normal(size=(3, 4, 500))
     >>> rhat, bulk, tail = rhat_and_ess(draws)
-    >>> bool(np.all(rhat == rank_rhat(draws)) and np.all(bulk == ess_bulk(draws)))
+    >>> bool(np.all(rhat < 1.01) and np.all(bulk > 1500) and np.all(tail > 1000))
     True
     """
     draws = np.asarray(draws, dtype=float)
-    if _too_short(draws, min_chains=1):
+    if draws.shape[2] < MIN_DRAWS:
         nan = np.full(draws.shape[0], np.nan)
         return nan, nan.copy(), nan.copy()
+    invalid = np.isnan(draws).reshape(draws.shape[0], -1).any(axis=1)
     split = _split_chains(draws)
     scores = _normal_scores(split)
-    rhat = (
-        np.full(draws.shape[0], np.nan)
-        if _too_short(draws, min_chains=2)
-        else _rank_rhat(draws, split, scores)
-    )
-    return rhat, _ess_bulk(draws, scores), ess_tail(draws)
+    rhat = _rank_rhat(split, scores) if draws.shape[1] >= 2 else np.full(draws.shape[0], np.nan)
+    bulk, tail = _ess(scores), _ess_tail(draws, prob)
+    return np.where(invalid, np.nan, rhat), np.where(invalid, np.nan, bulk), np.where(invalid, np.nan, tail)
 
 
-def _rank_rhat(draws: np.ndarray, split: np.ndarray, scores: np.ndarray) -> np.ndarray:
+def _rank_rhat(split: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """r̂ of the normal scores of the split chains and of their folded values, whichever is larger."""
     folded = np.abs(split - np.median(split.reshape(split.shape[0], -1), axis=1)[:, None, None])
     bulk, tail = _rhat(scores), _rhat(_normal_scores(folded))
     # Python's max(bulk, tail), as ArviZ takes it: a NaN tail (all folded draws equal) keeps the bulk.
-    rhat = np.where(tail > bulk, tail, bulk)
-    return np.where(_invalid(draws, min_chains=2), np.nan, rhat)
+    return np.where(tail > bulk, tail, bulk)
 
 
-def _ess_bulk(draws: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    return np.where(_invalid(draws, min_chains=1), np.nan, _ess(scores))
+def _ess_tail(draws: np.ndarray, prob: float | None) -> np.ndarray:
+    """The smaller ESS of the indicators ``draw <= quantile`` at ``1 - prob`` and ``prob``."""
+    if prob is None:
+        from arviz_base import rcParams
 
-
-def _too_short(draws: np.ndarray, *, min_chains: int) -> bool:
-    """Too few chains or draws per chain for the estimator: every variable gets NaN, as in ArviZ."""
-    return draws.shape[1] < min_chains or draws.shape[2] < MIN_DRAWS
-
-
-def _invalid(draws: np.ndarray, *, min_chains: int) -> np.ndarray:
-    """ArviZ's validity check per variable: any NaN draw, or too few chains or draws."""
-    return np.isnan(draws).reshape(draws.shape[0], -1).any(axis=1) | _too_short(draws, min_chains=min_chains)
+        prob = float(rcParams["stats.ci_prob"])
+    quantiles = np.quantile(draws.reshape(draws.shape[0], -1), sorted((prob, 1 - prob)), axis=1)
+    return np.minimum.reduce([_ess(_split_chains(draws <= q[:, None, None])) for q in quantiles])
 
 
 def _split_chains(draws: np.ndarray) -> np.ndarray:
